@@ -1,0 +1,128 @@
+"""Training speed of the dSprites architecture three ways, in one process.
+
+    python benchmarks/train_throughput.py [--steps 20] [--rounds 3] [--write]
+
+Table 5 (2D Shapes), 64x64, a batch of 16 quartets (16 real + 64 generated images per
+step), configs/dsprites.yaml. Each round times, one after the other:
+  * fit:   ``UDGAN.fit`` (Keras' loop, callbacks, metric trackers);
+  * plain: a hand-written ``tf.function`` loop of the same math (sample quartets,
+           compute the losses, apply three optimizers), no Keras machinery;
+  * eager: ``UDGAN.train_step`` without ``tf.function``.
+Rounds interleave the three so that load from other processes hits all alike; the
+median round is reported. The input pipeline is timed alone. The last line printed
+is JSON; --write puts a table into BENCHMARKS.md.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from udgan_tf import config as config_lib  # noqa: E402
+from udgan_tf.train import build_dataset, build_model  # noqa: E402
+
+
+def plain_step_fn(model):
+    """The same math as ``UDGAN.train_step``, as a bare ``tf.function``."""
+    networks = [(model.discriminator_optimizer, lambda: model.discriminator.trainable_variables, "d_loss"),
+                (model.generator_optimizer, lambda: model.generator.trainable_variables, "generator_objective"),
+                (model.siamese_optimizer, lambda: model.siamese_variables, "siamese_objective")]
+
+    @tf.function
+    def step(real_images):
+        quartets = model.sample_quartets(tf.shape(real_images)[0])
+        with tf.GradientTape(persistent=True) as tape:
+            result = model.compute_losses(real_images, quartets)
+            result["siamese_objective"] = model.contrastive_weight * result["contrastive_loss"]
+        for optimizer, variables, key in networks:
+            optimizer.apply_gradients(zip(tape.gradient(result[key], variables()), variables()))
+        return result["d_loss"]
+
+    return step
+
+
+def time_fit(model, dataset, steps):
+    start = time.perf_counter()
+    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+    return steps / (time.perf_counter() - start)
+
+
+def time_loop(step, iterator, steps):
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss = step(next(iterator))
+    float(loss)  # wait for the last step
+    return steps / (time.perf_counter() - start)
+
+
+def time_input(dataset, batches, batch_size):
+    iterator = iter(dataset)
+    next(iterator)
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(iterator)
+    return batches * batch_size / (time.perf_counter() - start)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default=str(config_lib.config_path_for("dsprites")))
+    parser.add_argument("--steps", type=int, default=20, help="steps per mode per round (fit, plain)")
+    parser.add_argument("--eager-steps", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="write the result into BENCHMARKS.md")
+    args = parser.parse_args(argv)
+
+    config = config_lib.load_config(args.config, ["training.batch_size=16"])
+    keras.utils.set_random_seed(0)
+    _, dataset = build_dataset(config)
+    model = build_model(config)
+    iterator = iter(dataset)
+    plain = plain_step_fn(model)
+    eager = model.train_step
+
+    # Warm-up: trace both graphs once.
+    time_fit(model, dataset, 2)
+    time_loop(plain, iterator, 2)
+    rates = {"fit": [], "plain": [], "eager": []}
+    for _ in range(args.rounds):
+        rates["fit"].append(time_fit(model, dataset, args.steps))
+        rates["plain"].append(time_loop(plain, iterator, args.steps))
+        rates["eager"].append(time_loop(eager, iterator, args.eager_steps))
+    batch = config["training"]["batch_size"]
+    result = {f"{mode}_steps_per_s": statistics.median(r) for mode, r in rates.items()}
+    result["input_images_per_s"] = time_input(dataset, 200, batch)
+    result["fit_over_plain"] = result["fit_steps_per_s"] / result["plain_steps_per_s"]
+    result["input_over_consumption"] = result["input_images_per_s"] / (batch * result["fit_steps_per_s"])
+    result["rounds"] = {mode: [round(r, 3) for r in values] for mode, values in rates.items()}
+
+    if args.write:
+        from report import update_section
+
+        update_section("train_throughput", (
+            "## Training throughput (`benchmarks/train_throughput.py`)\n\n"
+            f"Command: `python benchmarks/train_throughput.py --steps {args.steps} --rounds {args.rounds} --write`. "
+            "dSprites architecture (Table 5, 64x64), 16 quartets per step, 2 CPU cores, median of "
+            f"{args.rounds} interleaved rounds.\n\n"
+            "| loop | steps/s | ratio to plain |\n|---|---|---|\n"
+            + "".join(f"| {mode} | {result[f'{mode}_steps_per_s']:.3f} | "
+                      f"{result[f'{mode}_steps_per_s'] / result['plain_steps_per_s']:.2f} |\n"
+                      for mode in ("fit", "plain", "eager"))
+            + f"\nInput pipeline: {result['input_images_per_s']:,.0f} images/s, "
+              f"{result['input_over_consumption']:,.0f} x what `fit` consumes ({batch} real images per step) "
+              "(target >= 20 x). Target fit >= 0.9 x plain: "
+              f"{'met' if result['fit_over_plain'] >= 0.9 else 'NOT met'} ({result['fit_over_plain']:.2f}).\n"))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

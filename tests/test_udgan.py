@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from udgan_tf import UDGAN
+from udgan_tf.networks import ConvEncoder, Generator
+
+
+def real_batches(batch=4, resolution=16):
+    images = tf.random.stateless_uniform((batch, resolution, resolution, 1), seed=(0, 1))
+    return tf.data.Dataset.from_tensors(images).repeat()
+
+
+@pytest.mark.parametrize("knobs", [
+    [{"name": "free", "count": 3}],                                                  # UD-GAN
+    [{"name": "free", "count": 2}, {"name": "x", "guidance": "center_of_mass_x"},    # UD-GAN-G
+     {"name": "top", "guidance": {"name": "crop", "box": "top"}}],
+], ids=["unguided", "guided"])
+def test_one_fit_step_updates_every_network(knobs):
+    model = UDGAN(knobs=knobs, resolution=16, filters=8, seed=0, spectral_norm=True)
+    model.compile()
+    before = {net.name: [w.numpy().copy() for w in net.trainable_weights]
+              for net in [model.generator, model.discriminator, *model.siamese_networks]}
+    history = model.fit(real_batches(), steps_per_epoch=1, epochs=1, verbose=0)
+    for name in ["d_loss", "g_loss", "contrastive_loss"] + [f"contrastive_{k.name}" for k in model.knobs]:
+        assert name in history.history and np.isfinite(history.history[name][0])
+    assert int(model.optimizer.iterations.numpy()) == 1
+    for net in [model.generator, model.discriminator, *model.siamese_networks]:
+        after = [w.numpy() for w in net.trainable_weights]
+        assert any(not np.array_equal(a, b) for a, b in zip(before[net.name], after)), net.name
+
+
+def test_table5_architecture_shapes():
+    generator = Generator(latent_dim=10, resolution=64, channels=1, filters=32)
+    assert generator.body.layers[0].units == 512  # Table 5, 2D Shapes: FC (512)
+    images = generator(tf.zeros((2, 10)))
+    assert images.shape == (2, 64, 64, 1)
+    assert float(tf.reduce_min(images)) >= 0 and float(tf.reduce_max(images)) <= 1
+    celeba = Generator(latent_dim=32, resolution=64, channels=3, filters=128)
+    assert celeba.body.layers[0].units == 2048 and celeba(tf.zeros((1, 32))).shape == (1, 64, 64, 3)
+    conv_layers = [layer for layer in generator.body.layers if "conv" in layer.name]
+    assert len(conv_layers) == 9  # 4 x (Conv2DTranspose + Conv2D) + the 1x1 output conv
+    discriminator = ConvEncoder(1, resolution=64, filters=32)
+    assert discriminator(tf.zeros((2, 64, 64, 1))).shape == (2, 1)
+
+
+def test_unguided_knobs_share_one_network_and_guided_have_their_own(tiny_model_config):
+    model = UDGAN(**tiny_model_config)
+    names = [net.name for net in model.siamese_networks]
+    assert names == ["siamese_unguided", "siamese_x_position", "siamese_size"]
+    assert model.siamese_networks[0].output_dim == 2  # one dimension per unguided knob
+    embedding = model.embed(tf.random.uniform((3, 16, 16, 1)))
+    assert embedding.shape == (3, model.layout.embedding_dim) == (3, 4)
+
+
+def test_embedding_is_in_knob_order_when_guided_and_unguided_interleave():
+    model = UDGAN(knobs=[{"name": "x", "guidance": "center_of_mass_x"}, {"name": "free"},
+                         {"name": "s", "guidance": "object_size", "embedding_dim": 2}],
+                  resolution=16, filters=8)
+    images = tf.random.uniform((2, 16, 16, 1))
+    unguided, x_net, s_net = model.siamese_networks
+    expected = tf.concat([x_net(images), unguided(images), s_net(images)], axis=-1)
+    np.testing.assert_allclose(model.embed(images).numpy(), expected.numpy(), rtol=1e-6)
+
+
+def test_get_config_round_trip_and_weights_reload(tmp_path, tiny_model_config):
+    model = UDGAN(**tiny_model_config, gan_loss="hinge", r1_weight=1.0)
+    config = model.get_config()
+    clone = UDGAN.from_config(config)
+    assert clone.get_config() == config
+    model.compile()
+    model.fit(real_batches(), steps_per_epoch=1, verbose=0)
+    model.save_weights(tmp_path / "m.weights.h5")
+    clone.load_weights(tmp_path / "m.weights.h5")
+    z = model.sample_knobs(3, seed=1)
+    np.testing.assert_allclose(model(z).numpy(), clone(z).numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"knob_sampling": "sometimes"}, "knob_sampling must be one of"),
+    ({"gan_loss": "wasserstein"}, "gan_loss must be one of ['hinge', 'non_saturating']"),
+    ({"resolution": 48}, "resolution must be a power of two >= 16. Received: resolution=48"),
+    ({"knobs": [{"name": "x", "guidance": "centre_of_mass"}]}, "Unknown guidance 'centre_of_mass'"),
+])
+def test_constructor_errors_name_the_value(tiny_model_config, kwargs, message):
+    with pytest.raises(ValueError) as error:
+        UDGAN(**{**tiny_model_config, **kwargs})
+    assert message in str(error.value)

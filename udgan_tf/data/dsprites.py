@@ -1,0 +1,354 @@
+"""A procedural re-rendering of deepmind's dSprites data set.
+
+dSprites (Matthey et al., 2017) holds 737,280 binary 64x64 images of one white
+sprite on black, one image for every combination of five factors. No file is
+downloaded here: every image is rendered on demand from its factors, with the
+same factor grid and the same flat index order as the released ``.npz``.
+
+Factor grid (identical to the original)
+---------------------------------------
+========  ===========  ==========================================  =======
+index     name         values                                      size
+========  ===========  ==========================================  =======
+0         shape        square, ellipse, heart (stored as 1, 2, 3)  3
+1         scale        ``np.linspace(0.5, 1, 6)``                  6
+2         orientation  ``np.linspace(0, 2 * pi, 40)`` (radians)    40
+3         position_x   ``np.linspace(0, 1, 32)``                   32
+4         position_y   ``np.linspace(0, 1, 32)``                   32
+========  ===========  ==========================================  =======
+
+The flat index is mixed radix with bases (245760, 40960, 1024, 32, 1): position_y
+varies fastest, then position_x, orientation, scale, shape. The constant ``color``
+factor of the original (one value) is dropped, which leaves the order unchanged.
+As in the original, orientation 0 and 2*pi (classes 0 and 39) give the same image.
+
+Facts taken from the original and where they come from
+-------------------------------------------------------
+* Factor names, sizes, value ranges, ``N = 737280``, "position Y varies fastest",
+  "no noise added", images are black and white: the dataset README,
+  ``github.com/google-deepmind/dsprites-dataset/README.md``.
+* Exact value arrays (``latents_possible_values``: shape ``[1, 2, 3]``, scale
+  ``0.5 ... 1``, orientation ``linspace(0, 2 pi, 40)``, posX/posY
+  ``linspace(0, 1, 32)``), ``latents_sizes = [1, 3, 6, 40, 32, 32]`` and the
+  mixed-radix index formula: ``dsprites_reloading_example.ipynb`` in the same
+  repository. That notebook also fixes two conventions used below: its cell
+  "Fix posX latent to left" sets posX to 0, so position_x = 0 is the LEFT side;
+  and its density cell states that "no pixel ever exits the boundary" and that
+  "the main support of the pixels is in the center half".
+* How the images were made: issue #2 of that repository ("Regarding generative
+  factors for the dataset", answer by the author, 2018-06-27). The sprites were
+  vector shapes drawn with the LOVE (Love2D) framework on a canvas of normalised
+  size 1 and then rasterised at 64x64: the square with
+  ``love.graphics.rectangle``, the ellipse with ``love.graphics.ellipse``, the
+  heart as a mesh of procedurally generated vertices. The author states there is
+  no "original size" in pixels. LOVE screen coordinates have their origin at the
+  top left with y pointing down, so position_y = 0 is the TOP of the image and
+  larger position_y moves the sprite DOWN (larger row index); this is what we do.
+
+What is NOT published, and what we chose
+-----------------------------------------
+No public source found gives the sprite sizes in pixels, the pixel range of the
+positions or the heart's exact outline. The values below were chosen, and are
+checked by ``tests/test_dsprites.py``, to satisfy:
+
+1. The centre of the sprite moves in exact 1-pixel steps: position class
+   ``k`` puts the rotation centre at continuous pixel coordinate ``16.5 + k``
+   (pixel ``i`` spans ``[i, i + 1)``), i.e. centres span ``[16.5, 47.5]``, the
+   "center half" of the frame, symmetric about the image centre 32. 32 values 1
+   pixel apart are the "smallest steps changes while still ensuring that all
+   pixel outputs were different" the README describes.
+2. The largest sprite at any orientation fits between the extreme centres and
+   the frame with at least one free pixel row/column ("no pixel ever exits the
+   boundary"): at scale 1 the square has a side of 20 px (half diagonal
+   14.1 px), the ellipse has semi-axes 12.7 x 7.25 px (along x and y at
+   orientation 0) and the heart is about 19.3 px wide and 18.9 px tall.
+3. The relative sizes of the three shapes reproduce the paper's Table 7
+   statistics of the real data (Pearson correlation over random samples of the
+   factors with the spread ``S`` = intensity-weighted mean squared distance of
+   the pixels from their centre of mass): scale vs S 0.910 and shape vs S
+   -0.366. Those two numbers fix the ratio of the shapes' second moments
+   (ellipse ~0.8 and heart ~0.65 of the square's); the rendering gives about
+   0.905 and -0.37 (see the test), and position vs centre of mass ~0.999
+   (paper: 0.998).
+
+Heart outline: the implicit heart curve ``(x^2 + y^2 - 1)^3 - x^2 y^3 <= 0``
+(lobes up, point down at orientation 0), scaled by 8.46 px per unit and rotated
+about the centre of its bounding box (its centre of mass sits 1.5 px above that
+point at scale 1, so it circles the centre as the heart rotates, which is why
+position vs centre of mass is slightly below 1, as in the original).
+
+Orientation rotates the sprite about its centre COUNTER-CLOCKWISE as seen in
+the image (with rows increasing downwards): at orientation pi/2 the heart's
+point faces right. (LOVE's ``rotate`` is clockwise on a y-down screen; the
+counter-clockwise convention follows the project's specification.)
+
+Rasterisation: each of the 3 * 6 * 40 = 720 (shape, scale, orientation) sprites
+is rendered once per process into a 31x31 stamp with 5x5 supersampling per pixel
+and thresholded at coverage 0.5, so every image is exactly 0/1 like the
+original. Placing a sprite at a position is a slice copy of its stamp.
+
+Lower resolutions (32, 16) average-pool the 64x64 binary image (2x2 or 4x4
+blocks), so their values are multiples of 1/4 or 1/16 in [0, 1], no longer binary.
+"""
+
+import threading
+
+import numpy as np
+
+from udgan_tf.data.ground_truth import GroundTruthData
+
+SHAPE_NAMES = ("square", "ellipse", "heart")
+ALLOWED_RESOLUTIONS = (64, 32, 16)
+
+_CANVAS = 64  # side of the full-resolution image, pixels
+_STAMP = 31  # side of a pre-rendered sprite stamp, pixels
+_STAMP_CENTRE = _STAMP / 2.0  # rotation centre inside a stamp (continuous coords)
+_FIRST_OFFSET = 1  # position class k -> stamp top-left pixel k + 1 (centre 16.5 + k)
+_SUPERSAMPLE = 5  # samples per pixel side (odd: no coverage can be exactly 0.5)
+
+# Sprite geometry at scale 1, in pixels of the 64x64 image (see module docstring).
+_SQUARE_SIDE = 20.0
+_ELLIPSE_SEMI_AXES = (12.7, 7.25)  # along x, along y, at orientation 0
+_HEART_PIXELS_PER_UNIT = 8.46
+_HEART_BBOX_CENTRE_Y = 0.118  # centre of the implicit heart's bounding box, in units
+
+_STAMP_CACHE = {}
+_STAMP_LOCK = threading.Lock()
+
+
+def _inside(shape, u, v):
+    """Whether points lie inside a shape at scale 1, orientation 0.
+
+    Args:
+        shape: int, 0 square, 1 ellipse, 2 heart.
+        u: float array, x coordinate in pixels relative to the rotation centre
+            (right is positive).
+        v: float array of the same shape, y coordinate in pixels relative to the
+            rotation centre (UP is positive).
+
+    Returns:
+        bool array shaped like ``u``.
+    """
+    if shape == 0:
+        half = _SQUARE_SIDE / 2.0
+        return (np.abs(u) <= half) & (np.abs(v) <= half)
+    if shape == 1:
+        a, b = _ELLIPSE_SEMI_AXES
+        return (u / a) ** 2 + (v / b) ** 2 <= 1.0
+    x = u / _HEART_PIXELS_PER_UNIT
+    y = v / _HEART_PIXELS_PER_UNIT + _HEART_BBOX_CENTRE_Y
+    return (x * x + y * y - 1.0) ** 3 - x * x * y**3 <= 0.0
+
+
+def _render_stamps():
+    """Rasterises every (shape, scale, orientation) sprite once.
+
+    Returns:
+        uint8 array ``[3, 6, 40, _STAMP, _STAMP]`` of 0/1, the sprite centred on
+        continuous coordinate ``(_STAMP / 2, _STAMP / 2)`` of each stamp.
+    """
+    scales = DSprites.factor_values["scale"]
+    angles = DSprites.factor_values["orientation"]
+    n = _STAMP * _SUPERSAMPLE
+    # Sample points (pixel centres of the supersampled grid), relative to the centre.
+    grid = (np.arange(n, dtype=np.float64) + 0.5) / _SUPERSAMPLE - _STAMP_CENTRE
+    x = grid[None, None, :]  # columns, right positive
+    y = -grid[None, :, None]  # rows, turned to "up positive"
+    cos = np.cos(angles)[:, None, None]
+    sin = np.sin(angles)[:, None, None]
+    # Inverse rotation (by -angle) of the sample points: the shape turns by +angle,
+    # counter-clockwise as seen in the image.
+    u0 = x * cos + y * sin
+    v0 = -x * sin + y * cos
+    stamps = np.zeros((3, len(scales), len(angles), _STAMP, _STAMP), np.uint8)
+    for shape in range(3):
+        for j, scale in enumerate(scales):
+            inside = _inside(shape, u0 / scale, v0 / scale)
+            coverage = inside.reshape(
+                len(angles), _STAMP, _SUPERSAMPLE, _STAMP, _SUPERSAMPLE
+            ).mean(axis=(2, 4))
+            stamps[shape, j] = coverage > 0.5
+    return stamps
+
+
+def _stamps():
+    """The cached stamp array (rendered on first use, shared by all instances)."""
+    stamps = _STAMP_CACHE.get("stamps")
+    if stamps is None:
+        with _STAMP_LOCK:
+            stamps = _STAMP_CACHE.get("stamps")
+            if stamps is None:
+                stamps = _render_stamps()
+                stamps.setflags(write=False)
+                _STAMP_CACHE["stamps"] = stamps
+    return stamps
+
+
+class DSprites(GroundTruthData):
+    """dSprites rendered procedurally, with the original factor grid and order.
+
+    Factors are integer class indices ``[N, 5]`` in the order
+    ``(shape, scale, orientation, position_x, position_y)``; observations are
+    float32 ``[N, R, R, 1]``. See the module docstring for the geometry and the
+    sources it is based on.
+
+    Args:
+        resolution: int, image side R. 64 (default, exactly binary like the
+            original), 32 or 16 (2x2 / 4x4 average pooling of the 64x64 image,
+            so values are multiples of 1/4 / 1/16).
+
+    Raises:
+        ValueError: if ``resolution`` is not one of 64, 32, 16.
+
+    Attributes:
+        factor_values: dict name -> float64 array of the real value of each
+            class index (shape is coded 1, 2, 3 like the original's
+            ``latents_values``; ``SHAPE_NAMES`` gives the names).
+        resolution: int, R.
+        observation_shape: ``(R, R, 1)``.
+    """
+
+    factor_names = ("shape", "scale", "orientation", "position_x", "position_y")
+    factor_sizes = (3, 6, 40, 32, 32)
+    shape_names = SHAPE_NAMES
+    factor_values = {
+        "shape": np.array([1.0, 2.0, 3.0]),
+        "scale": np.linspace(0.5, 1.0, 6),
+        "orientation": np.linspace(0.0, 2.0 * np.pi, 40),
+        "position_x": np.linspace(0.0, 1.0, 32),
+        "position_y": np.linspace(0.0, 1.0, 32),
+    }
+
+    def __init__(self, resolution=64):
+        if (
+            isinstance(resolution, bool)
+            or not isinstance(resolution, (int, np.integer))
+            or int(resolution) not in ALLOWED_RESOLUTIONS
+        ):
+            raise ValueError(
+                f"resolution must be one of {ALLOWED_RESOLUTIONS} (64 / 2^k >= 16). "
+                f"Received: resolution={resolution!r}"
+            )
+        self.resolution = int(resolution)
+        self.observation_shape = (self.resolution, self.resolution, 1)
+
+    def __repr__(self):
+        return f"DSprites(resolution={self.resolution})"
+
+    def latent_values(self, factors):
+        """Maps class indices to real factor values.
+
+        Args:
+            factors: int array ``[N, 5]``.
+
+        Returns:
+            float64 array ``[N, 5]`` (shape as 1/2/3, scale, orientation in
+            radians, position_x, position_y in [0, 1]).
+        """
+        factors = self._check_factors(factors)
+        return np.stack(
+            [self.factor_values[name][factors[:, i]] for i, name in enumerate(self.factor_names)],
+            axis=1,
+        )
+
+    def sample_observations_from_factors(self, factors, random_state=None):
+        """Renders images from factors. Deterministic; ``random_state`` is unused.
+
+        Args:
+            factors: int array ``[N, 5]`` of class indices.
+            random_state: ignored (the data set has no noise); kept for the
+                ``GroundTruthData`` interface.
+
+        Returns:
+            float32 array ``[N, R, R, 1]``; exactly 0/1 at R = 64, block means of
+            the 64x64 image at lower R.
+
+        Raises:
+            ValueError: if factors do not have shape ``[N, 5]`` or are out of range.
+        """
+        factors = self._check_factors(factors)
+        images = self._render_full(factors)
+        if self.resolution != _CANVAS:
+            f = _CANVAS // self.resolution
+            images = images.reshape(
+                len(factors), self.resolution, f, self.resolution, f
+            ).mean(axis=(2, 4), dtype=np.float32)
+        return images[..., None]
+
+    def observations_from_indices(self, indices):
+        """Renders the images at flat indices of the original order.
+
+        Args:
+            indices: int array ``[N]`` in ``[0, 737280)``.
+
+        Returns:
+            float32 array ``[N, R, R, 1]``.
+        """
+        return self.sample_observations_from_factors(self.factors_of(np.ravel(indices)))
+
+    def training_dataset(self, batch_size, seed=0):
+        """An infinite ``tf.data`` pipeline of uniformly drawn training images.
+
+        Every batch draws ``batch_size`` factor vectors uniformly (i.e. images
+        uniformly from the whole data set, with replacement) and renders them in
+        numpy. Batch ``b`` uses its own RandomState seeded from ``(seed, b)``, so
+        the stream is deterministic for a seed even with parallel rendering.
+
+        Args:
+            batch_size: positive int.
+            seed: non-negative int.
+
+        Returns:
+            ``tf.data.Dataset`` of float32 tensors ``[batch_size, R, R, 1]``,
+            prefetched.
+        """
+        import tensorflow as tf  # Imported lazily: rendering itself needs only numpy.
+
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int. Received: seed={seed!r}")
+        batch_size, seed = int(batch_size), int(seed)
+        shape = (batch_size,) + tuple(self.observation_shape)
+
+        def render(batch_index):
+            state = np.random.SeedSequence([seed, int(batch_index)]).generate_state(4)
+            random_state = np.random.RandomState(state)
+            return self.sample_observations_from_factors(self.sample_factors(batch_size, random_state))
+
+        def render_tf(batch_index):
+            images = tf.numpy_function(render, [batch_index], tf.float32, stateful=False)
+            return tf.ensure_shape(images, shape)
+
+        dataset = tf.data.Dataset.counter(dtype=tf.int64)
+        dataset = dataset.map(render_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _check_factors(self, factors):
+        factors = np.asarray(factors)
+        if factors.ndim != 2 or factors.shape[1] != self.num_factors:
+            raise ValueError(
+                f"factors must have shape [N, {self.num_factors}]. Received: shape={factors.shape}"
+            )
+        if factors.size and not np.issubdtype(factors.dtype, np.integer):
+            if not np.all(np.equal(np.mod(factors, 1), 0)):
+                raise ValueError("factors must be integer class indices.")
+        factors = factors.astype(np.int64)
+        if np.any(factors < 0) or np.any(factors >= np.asarray(self.factor_sizes)):
+            raise ValueError(
+                f"factor values must lie in [0, size) for sizes {tuple(self.factor_sizes)}."
+            )
+        return factors
+
+    def _render_full(self, factors):
+        """Places stamps on 64x64 canvases. ``[N, 5] int64 -> float32 [N, 64, 64]``."""
+        stamps = _stamps().reshape(-1, _STAMP, _STAMP)
+        sprite = (factors[:, 0] * self.factor_sizes[1] + factors[:, 1]) * self.factor_sizes[2] + factors[:, 2]
+        left = factors[:, 3] + _FIRST_OFFSET
+        top = factors[:, 4] + _FIRST_OFFSET
+        canvas = np.zeros((len(factors), _CANVAS, _CANVAS), np.uint8)
+        for n, (k, x0, y0) in enumerate(zip(sprite.tolist(), left.tolist(), top.tolist())):
+            canvas[n, y0 : y0 + _STAMP, x0 : x0 + _STAMP] = stamps[k]
+        return canvas.astype(np.float32)

@@ -1,0 +1,175 @@
+"""Knobs: the named slices q_1..q_NA of the latent vector z (paper §3.2).
+
+A knob is described once, in the config, and everything else (the latent layout,
+the siamese networks, the per-knob loss trackers, later the serving signature) is
+derived from that description.
+
+Config form (a list under ``model.knobs``)::
+
+    - {name: free, count: 7}                        # free_1 .. free_7, unguided
+    - {name: x_position, guidance: center_of_mass_x}
+    - {name: top, guidance: {name: crop, box: top}, width: 1, embedding_dim: 1}
+"""
+
+import dataclasses
+import re
+
+import numpy as np
+import tensorflow as tf
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SPEC_KEYS = ("name", "width", "guidance", "embedding_dim", "count")
+
+
+@dataclasses.dataclass(frozen=True)
+class Knob:
+    """One knob q_i.
+
+    Attributes:
+        name: str. A Python identifier; names the knob in logs, metrics and exports.
+        width: int. Number of latent dimensions of the knob (the paper uses 1).
+        guidance: None, str or dict. Guidance function spec (see ``udgan_tf.guidance.build``);
+            None for an unguided knob, which shares the unguided siamese network.
+        embedding_dim: int. Output dimensions of phi_i for this knob. Defaults to ``width``.
+    """
+
+    name: str
+    width: int = 1
+    guidance: object = None
+    embedding_dim: int = None
+
+    def __post_init__(self):
+        if self.embedding_dim is None:
+            object.__setattr__(self, "embedding_dim", self.width)
+
+    @property
+    def guided(self):
+        return self.guidance is not None
+
+    def to_config(self):
+        config = {"name": self.name, "width": self.width, "embedding_dim": self.embedding_dim}
+        if self.guided:
+            config["guidance"] = self.guidance
+        return config
+
+
+def parse_knobs(specs):
+    """Turns the config's knob list into a tuple of ``Knob``, expanding ``count``.
+
+    Raises:
+        ValueError: naming the bad entry (unknown key, bad name, duplicate, width < 1).
+    """
+    if not isinstance(specs, (list, tuple)) or not specs:
+        raise ValueError(f"model.knobs must be a non-empty list of knob specs. Received: {specs!r}")
+    knobs = []
+    for position, spec in enumerate(specs):
+        if isinstance(spec, Knob):
+            knobs.append(spec)
+            continue
+        if isinstance(spec, str):
+            spec = {"name": spec}
+        if not isinstance(spec, dict) or "name" not in spec:
+            raise ValueError(f"model.knobs[{position}] must be a mapping with a 'name'. Received: {spec!r}")
+        unknown = sorted(set(spec) - set(_SPEC_KEYS))
+        if unknown:
+            raise ValueError(
+                f"model.knobs[{position}] has unknown key(s) {unknown}. Allowed: {list(_SPEC_KEYS)}."
+            )
+        spec = dict(spec)
+        count = spec.pop("count", None)
+        if count is None:
+            knobs.append(_make_knob(spec, position))
+            continue
+        if not isinstance(count, int) or count < 1:
+            raise ValueError(f"model.knobs[{position}].count must be a positive integer. Received: {count!r}")
+        for k in range(1, count + 1):
+            knobs.append(_make_knob({**spec, "name": f"{spec['name']}_{k}"}, position))
+    names = [knob.name for knob in knobs]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"Knob names must be unique. Duplicated: {duplicates}")
+    return tuple(knobs)
+
+
+def _make_knob(spec, position):
+    name = spec["name"]
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(
+            f"model.knobs[{position}].name must be an identifier (letters, digits, _). Received: {name!r}"
+        )
+    for key in ("width", "embedding_dim"):
+        value = spec.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ValueError(f"Knob '{name}': {key} must be a positive integer. Received: {value!r}")
+    return Knob(**spec)
+
+
+class KnobLayout:
+    """Where each knob lives in the latent vector z and in the embedding phi(x).
+
+    The embedding phi(x) concatenates each knob's embedding in knob order; unguided
+    knobs take one slice each of the shared unguided network's output (§4.1, footnote 1).
+
+    Attributes:
+        knobs: tuple of Knob.
+        latent_dim: int. Total width Z of z.
+        embedding_dim: int. Total width E of phi(x).
+        latent_masks: float32 ``[N_A, Z]``, row i is 1 on knob i's slice of z.
+        embedding_masks: float32 ``[N_A, E]``, row i is 1 on knob i's slice of phi(x).
+    """
+
+    def __init__(self, knobs):
+        self.knobs = tuple(knobs)
+        self.latent_slices = _slices([knob.width for knob in self.knobs])
+        self.embedding_slices = _slices([knob.embedding_dim for knob in self.knobs])
+        self.latent_dim = self.latent_slices[-1].stop
+        self.embedding_dim = self.embedding_slices[-1].stop
+        self.latent_masks = _masks(self.latent_slices, self.latent_dim)
+        self.embedding_masks = _masks(self.embedding_slices, self.embedding_dim)
+
+    @property
+    def names(self):
+        return [knob.name for knob in self.knobs]
+
+    def index(self, name):
+        if name not in self.names:
+            raise ValueError(f"Unknown knob '{name}'. Knobs: {', '.join(self.names)}.")
+        return self.names.index(name)
+
+
+def _slices(widths):
+    offsets = np.concatenate([[0], np.cumsum(widths)]).astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(offsets[:-1], offsets[1:])]
+
+
+def _masks(slices, total):
+    masks = np.zeros((len(slices), total), dtype=np.float32)
+    for row, piece in enumerate(slices):
+        masks[row, piece] = 1.0
+    return masks
+
+
+def build_quartet(u1, u2, v1, v2, latent_mask):
+    """Builds the four latent vectors of Figure 1 for a batch of quartets.
+
+    Knob i's slice comes from ``u_n``, every other knob from ``v_m``, so that
+    x_n1 and x_n2 share q_i exactly while x_1m and x_2m' do not.
+
+    Args:
+        u1, u2: float32 ``[B, Z]``. Two draws q_i^(1), q_i^(2) (only knob i's slice is used).
+        v1, v2: float32 ``[B, Z]``. Two draws of the other knobs q_\\bar{i}.
+        latent_mask: float32 ``[B, Z]``. 1 on knob i's slice, per quartet.
+
+    Returns:
+        Tuple ``(z11, z12, z21, z22)``, each ``[B, Z]``.
+    """
+
+    def mix(u, v):
+        return latent_mask * u + (1.0 - latent_mask) * v
+
+    return mix(u1, v1), mix(u1, v2), mix(u2, v1), mix(u2, v2)
+
+
+def adaptive_margin(u1, u2, latent_mask):
+    """gamma_i^(1,2) = ||q_i^(1) - q_i^(2)||_2 (paper, after equation 2). Returns ``[B]``."""
+    return tf.norm(latent_mask * (u1 - u2), axis=-1)

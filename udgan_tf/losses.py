@@ -1,0 +1,72 @@
+"""Losses as pure functions of tensors (TF-GAN naming: ``xxx_generator_loss``,
+``xxx_discriminator_loss``; logits in, scalar out, except the per-quartet
+contrastive loss)."""
+
+import tensorflow as tf
+
+
+def squared_distance(a, b):
+    """rho^2 = ||a - b||_2^2 along the last axis. ``[B, D], [B, D] -> [B]``."""
+    return tf.reduce_sum(tf.square(a - b), axis=-1)
+
+
+def contrastive_loss(e11, e12, e21, e22, margin):
+    """Contrastive loss with adaptive margin, equation 2 of the paper.
+
+    L = 1/2 sum_n rho(x_n1, x_n2)^2 + 1/4 sum_{n,m} max(0, gamma - rho(x_1n, x_2m))^2
+
+    where x_n1 and x_n2 share knob i (pulled together) and x_1n, x_2m do not
+    (pushed at least gamma apart).
+
+    Args:
+        e11, e12, e21, e22: float ``[B, D]``. phi_i of the four images of each quartet;
+            e_nm embeds the image with q_i^(n) and the other knobs' draw m.
+        margin: float ``[B]``. gamma_i^(1,2) = ||q_i^(1) - q_i^(2)||_2.
+
+    Returns:
+        float ``[B]``, the loss of each quartet.
+
+    Example:
+        >>> e = tf.zeros([2, 1])
+        >>> contrastive_loss(e, e, e, e, tf.ones([2])).numpy()   # 1/4 * 4 * 1^2
+        array([1., 1.], dtype=float32)
+    """
+    pull = 0.5 * (squared_distance(e11, e12) + squared_distance(e21, e22))
+    push = 0.0
+    for first in (e11, e12):
+        for second in (e21, e22):
+            # sqrt with a floor: its gradient is 0, not inf, where two embeddings coincide.
+            distance = tf.sqrt(tf.maximum(squared_distance(first, second), 1e-12))
+            push += tf.square(tf.nn.relu(margin - distance))
+    return pull + 0.25 * push
+
+
+def non_saturating_discriminator_loss(real_logits, fake_logits):
+    """-log D(x) - log(1 - D(G(z))), equation 1 of the paper. Logits ``[N, 1]`` -> scalar."""
+    return tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
+
+
+def non_saturating_generator_loss(fake_logits):
+    """-log D(G(z)): the non-saturating generator loss of §3.1. ``[N, 1]`` -> scalar."""
+    return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """max(0, 1 - D(x)) + max(0, 1 + D(G(z))) (Lim & Ye 2017). ``[N, 1]`` -> scalar."""
+    return tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
+
+
+def hinge_generator_loss(fake_logits):
+    """-D(G(z)). ``[N, 1]`` -> scalar."""
+    return -tf.reduce_mean(fake_logits)
+
+
+def r1_penalty(real_gradients):
+    """E ||grad_x D(x)||^2 over real images (Mescheder et al. 2018). ``[N, H, W, C]`` -> scalar."""
+    return tf.reduce_mean(tf.reduce_sum(tf.square(real_gradients), axis=[1, 2, 3]))
+
+
+GAN_LOSSES = {
+    "non_saturating": (non_saturating_generator_loss, non_saturating_discriminator_loss),
+    "hinge": (hinge_generator_loss, hinge_discriminator_loss),
+}

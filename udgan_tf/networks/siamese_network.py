@@ -1,0 +1,77 @@
+"""A siamese network phi_i, optionally behind a guidance function (§3.2-3.3)."""
+
+import math
+
+import keras
+import tensorflow as tf
+
+from udgan_tf import guidance as guidance_lib
+from udgan_tf.networks.conv_encoder import ConvEncoder
+
+
+@keras.saving.register_keras_serializable("udgan_tf")
+class SiameseNetwork(keras.Model):
+    """phi_i(g(x)): images ``[B, R, R, C]`` -> embeddings ``[B, output_dim]``.
+
+    Without guidance (UD-GAN) the body is the discriminator architecture (Appendix A).
+    With guidance (UD-GAN-G) the guidance function g restricts the input: when g returns
+    images (a crop, an edge map) the body is the same convolutional encoder sized to
+    g's output; when g returns vectors (centre of mass, size, average colour; Appendix
+    B, D) the body is a small MLP, since the paper feeds e.g. phi_X(M_x) a scalar.
+
+    Args:
+        output_dim: int. Embedding dimensions.
+        resolution: int. R of the generated images.
+        channels: int. C of the generated images.
+        guidance: None, str or dict. A spec for ``udgan_tf.guidance.build``.
+        filters: int. Width of the convolutional body. Defaults to 32.
+        hidden_units: int. Width of the MLP body's two hidden layers. Defaults to 64.
+        spectral_norm: bool. Spectral normalisation in the body. Defaults to False.
+        leaky_relu_slope: float. Defaults to 0.2.
+    """
+
+    def __init__(self, output_dim, resolution, channels, guidance=None, filters=32,
+                 hidden_units=64, spectral_norm=False, leaky_relu_slope=0.2, **kwargs):
+        super().__init__(**kwargs)
+        self.output_dim = output_dim
+        self.resolution = resolution
+        self.channels = channels
+        self.guidance = guidance
+        self.filters = filters
+        self.hidden_units = hidden_units
+        self.spectral_norm = spectral_norm
+        self.leaky_relu_slope = leaky_relu_slope
+        self.guidance_fn = None if guidance is None else guidance_lib.build(guidance)
+
+        probe = self.guide(tf.zeros((1, resolution, resolution, channels)))
+        if probe.shape.rank == 4:
+            smallest_side = min(probe.shape[1], probe.shape[2])
+            self.body = ConvEncoder(
+                output_dim, resolution=resolution, filters=filters, spectral_norm=spectral_norm,
+                downsamplings=max(0, int(math.log2(smallest_side / 4))),
+                leaky_relu_slope=leaky_relu_slope, name="body")
+        elif probe.shape.rank == 2:
+            self.body = keras.Sequential([
+                keras.layers.Dense(hidden_units), keras.layers.LeakyReLU(leaky_relu_slope),
+                keras.layers.Dense(hidden_units), keras.layers.LeakyReLU(leaky_relu_slope),
+                keras.layers.Dense(output_dim, dtype="float32"),
+            ], name="body")
+        else:
+            raise ValueError(
+                f"Guidance {guidance!r} must return images [B, h, w, c] or vectors [B, D]. "
+                f"Received shape {probe.shape}."
+            )
+        self.body(probe)
+
+    def guide(self, images):
+        """g(x): the guidance function's features, or the images themselves when unguided."""
+        return images if self.guidance_fn is None else self.guidance_fn(images)
+
+    def call(self, images, training=False):
+        return self.body(self.guide(images), training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "output_dim": self.output_dim, "resolution": self.resolution,
+                "channels": self.channels, "guidance": self.guidance, "filters": self.filters,
+                "hidden_units": self.hidden_units, "spectral_norm": self.spectral_norm,
+                "leaky_relu_slope": self.leaky_relu_slope}

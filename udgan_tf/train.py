@@ -1,0 +1,179 @@
+"""Train UD-GAN / UD-GAN-G: ``python -m udgan_tf.train --dataset dsprites``.
+
+Builds the model from a config (``configs/<dataset>.yaml`` unless ``--config`` is
+given), trains it with ``model.fit`` and writes a run directory (see
+``udgan_tf.runs``): TensorBoard logs with losses and traversal grids, checkpoints,
+the resolved config, ``history.csv`` and a final ``traversal.png``.
+"""
+
+import argparse
+import csv
+import datetime
+import math
+import sys
+import time
+
+import keras
+import tensorflow as tf
+
+from udgan_tf import config as config_lib
+from udgan_tf import data as data_lib
+from udgan_tf.runs import RunDirectory, RunDirectoryError
+from udgan_tf.udgan import UDGAN
+from udgan_tf.visualize import save_traversal_png, traversal_summary_image
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m udgan_tf.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset",
+                        help=f"data set name; its config is configs/<name>.yaml (available: "
+                             f"{', '.join(data_lib.available_datasets())}). Default: dsprites.")
+    parser.add_argument("--config", help="YAML config file; default configs/<dataset>.yaml")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override a config value, e.g. --set model.contrastive_weight=3 (repeatable)")
+    parser.add_argument("--steps", type=int, help="training steps (training.steps)")
+    parser.add_argument("--batch-size", type=int, help="quartets per step (training.batch_size)")
+    parser.add_argument("--output-dir", help="run directory; default runs/<dataset>-<timestamp>")
+    parser.add_argument("--overwrite", action="store_true", help="delete an existing run in --output-dir first")
+    return parser.parse_args(argv)
+
+
+def build_config(args):
+    """The resolved config for the command line: file, then --set, then the flags.
+
+    Without --config, --dataset picks the shipped ``configs/<dataset>.yaml``; with it,
+    --dataset (when given) replaces the file's ``dataset.name``.
+    """
+    dataset = args.dataset or "dsprites"
+    path = args.config or config_lib.config_path_for(dataset)
+    if args.config is None and not path.exists():
+        raise config_lib.ConfigError(
+            f"Unknown dataset {dataset!r}: there is no {path}. Available: "
+            f"{', '.join(data_lib.available_datasets())}. Or pass --config FILE.")
+    overrides = list(args.set)
+    if args.config and args.dataset:
+        overrides.append(f"dataset.name={args.dataset}")
+    if args.steps is not None:
+        overrides.append(f"training.steps={args.steps}")
+    if args.batch_size is not None:
+        overrides.append(f"training.batch_size={args.batch_size}")
+    config = config_lib.load_config(path, overrides)
+    config["model"].setdefault("seed", config["training"]["seed"])
+    return config
+
+
+def build_dataset(config):
+    """The ground-truth data set and its infinite training ``tf.data.Dataset``.
+
+    The data set renders at the model's resolution unless ``dataset.resolution`` says
+    otherwise; a mismatch with the model is an error before any training.
+    """
+    options = {k: v for k, v in config["dataset"].items() if k != "name"}
+    options.setdefault("resolution", config["model"].get("resolution", 64))
+    try:
+        data = data_lib.get_ground_truth_dataset(config["dataset"]["name"], **options)
+    except ValueError as error:  # unknown name or option: the message lists the valid ones
+        raise config_lib.ConfigError(str(error)) from None
+    expected = (config["model"].get("resolution", 64),) * 2 + (config["model"].get("channels", 1),)
+    if tuple(data.observation_shape) != expected:
+        raise config_lib.ConfigError(
+            f"Data set {config['dataset']['name']!r} gives images of shape {tuple(data.observation_shape)} "
+            f"but the model makes {expected}: set model.resolution / model.channels to match.")
+    training = config["training"]
+    return data, data.training_dataset(training["batch_size"], seed=training["seed"])
+
+
+def build_model(config):
+    model = UDGAN(**config["model"])
+    optimizers = {name: keras.optimizers.Adam(**options) for name, options in config["optimizers"].items()}
+    model.compile(generator_optimizer=optimizers["generator"],
+                  discriminator_optimizer=optimizers["discriminator"],
+                  siamese_optimizer=optimizers["siamese"])
+    return model
+
+
+class RunMonitor(keras.callbacks.Callback):
+    """Writes scalars and traversal grids to TensorBoard, ``history.csv`` rows and
+    checkpoints, all keyed by the training step (not the Keras epoch)."""
+
+    def __init__(self, run, training):
+        super().__init__()
+        self.run = run
+        self.training = training
+        self.writer = tf.summary.create_file_writer(str(run.log_dir))
+        self.started = time.time()
+
+    @property
+    def step(self):
+        return int(self.model.optimizer.iterations.numpy())
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = self.step
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        with self.writer.as_default(step=step):
+            for name, value in logs.items():
+                tf.summary.scalar(name, value)
+            if _crossed(step, self.training["log_every"], self.training["image_every"]) or step == self.training["steps"]:
+                tf.summary.image("traversal", traversal_summary_image(self.model, self.training["traversal_values"]))
+        self.writer.flush()
+        self._append_history(step, logs)
+        if _crossed(step, self.training["log_every"], self.training["checkpoint_every"]):
+            self.run.save_checkpoint(self.model)
+            self.run.write_status(step=step)
+
+    def _append_history(self, step, logs):
+        new = not self.run.history_path.exists()
+        with open(self.run.history_path, "a", newline="") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(["step", "seconds", *sorted(logs)])
+            writer.writerow([step, round(time.time() - self.started, 2), *(logs[k] for k in sorted(logs))])
+
+
+def _crossed(step, interval, every):
+    """True when the last ``interval`` steps crossed a multiple of ``every``."""
+    return step // every > (step - interval) // every
+
+
+def train(config, output_dir, overwrite=False, verbose="auto"):
+    """Trains a model for ``config`` into ``output_dir``. Returns the trained UDGAN."""
+    run = RunDirectory(output_dir)
+    training = config["training"]
+    keras.utils.set_random_seed(training["seed"])
+    data, dataset = build_dataset(config)           # fails before the run directory is touched
+    run.prepare(overwrite=overwrite)
+    run.write_config(config)
+    run.write_status(status="running", step=0, steps=training["steps"],
+                     started=datetime.datetime.now().isoformat(timespec="seconds"))
+    model = build_model(config)
+    monitor = RunMonitor(run, training)
+    steps_per_epoch = min(training["log_every"], training["steps"])
+    full_epochs, remainder = divmod(training["steps"], steps_per_epoch)
+    model.fit(dataset, epochs=full_epochs, steps_per_epoch=steps_per_epoch, callbacks=[monitor], verbose=verbose)
+    if remainder:
+        monitor.training = {**training, "log_every": remainder}
+        model.fit(dataset, epochs=full_epochs + 1, initial_epoch=full_epochs, steps_per_epoch=remainder,
+                  callbacks=[monitor], verbose=verbose)
+    run.save_checkpoint(model)
+    save_traversal_png(run.traversal_path, model, training["traversal_values"],
+                       title=f"{config['dataset']['name']}, step {monitor.step}")
+    run.write_status(status="finished", step=monitor.step,
+                     finished=datetime.datetime.now().isoformat(timespec="seconds"))
+    return model
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        config = build_config(args)
+        output_dir = args.output_dir or f"runs/{config['dataset']['name']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+        train(config, output_dir, overwrite=args.overwrite)
+    except (config_lib.ConfigError, RunDirectoryError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Run written to {output_dir} (traversal grid: {RunDirectory(output_dir).traversal_path})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

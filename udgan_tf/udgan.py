@@ -1,0 +1,259 @@
+"""UDGAN: the GAN, its siamese networks and the training step of equations 1-3."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from udgan_tf import losses
+from udgan_tf.knobs import KnobLayout, adaptive_margin, build_quartet, parse_knobs
+from udgan_tf.networks import ConvEncoder, Generator, SiameseNetwork
+
+KNOB_SAMPLING = ("per_quartet", "per_step")
+
+
+@keras.saving.register_keras_serializable("udgan_tf")
+class UDGAN(keras.Model):
+    """UD-GAN (unguided knobs) and UD-GAN-G (guided knobs) in one model.
+
+    Owns the generator G, the discriminator D and the siamese networks phi_i. Each
+    training step draws a knob i ~ Cat(N_A) (per quartet or per step), builds the
+    quartets x11, x12, x21, x22 of Figure 1 and minimises equation 3: the GAN loss
+    (equation 1, non-saturating generator loss) plus ``contrastive_weight`` times the
+    contrastive loss of equation 2 with the adaptive margin ||q_i^(1) - q_i^(2)||.
+
+    All unguided knobs share one siamese network whose output holds one slice per knob
+    (§4.1, footnote 1); each guided knob has its own network behind its guidance.
+
+    The batch given to ``fit`` holds real images ``[B, R, R, C]`` in [0, 1]; B is also
+    the number of quartets, so G makes 4 B images per step. D, G and the siamese
+    networks are updated simultaneously from one forward pass.
+
+    Args:
+        knobs: list of knob specs (see ``udgan_tf.knobs``).
+        resolution: int. Image side R, a power of two >= 16. Defaults to 64.
+        channels: int. Image channels C. Defaults to 1.
+        filters: int. Convolution width F of Table 5 (32: 2D Shapes, 128: CelebA).
+            Defaults to 32.
+        contrastive_weight: float. lambda_phi of equation 3 (5: 2D Shapes, 1: CelebA).
+            Defaults to 5.0.
+        knob_sampling: str. ``"per_quartet"`` draws i for every quartet (same objective
+            as the paper in expectation, less variance) or ``"per_step"`` draws one i per
+            step (the paper's literal procedure). Defaults to ``"per_quartet"``.
+        gan_loss: str. ``"non_saturating"`` (the paper) or ``"hinge"``. Defaults to
+            ``"non_saturating"``.
+        spectral_norm: bool. Spectral normalisation on every D layer. Defaults to False.
+        r1_weight: float. gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real images;
+            0 disables it. Defaults to 0.
+        output_activation: str. ``"sigmoid"`` or ``"tanh"`` (rescaled to [0, 1]).
+        siamese_hidden_units: int. Width of the MLP behind vector guidance. Defaults to 64.
+        leaky_relu_slope: float. Defaults to 0.2.
+        seed: int or None. Seed of the knob sampler.
+
+    Example:
+        >>> model = UDGAN(knobs=[{"name": "free", "count": 2}, {"name": "x", "guidance": "center_of_mass_x"}],
+        ...               resolution=16, filters=8)
+        >>> model.compile()
+        >>> images = tf.random.uniform((8, 16, 16, 1))
+        >>> history = model.fit(tf.data.Dataset.from_tensors(images).repeat(), steps_per_epoch=1, verbose=0)
+    """
+
+    def __init__(self, knobs, resolution=64, channels=1, filters=32, contrastive_weight=5.0,
+                 knob_sampling="per_quartet", gan_loss="non_saturating", spectral_norm=False,
+                 r1_weight=0.0, output_activation="sigmoid", siamese_hidden_units=64,
+                 leaky_relu_slope=0.2, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if knob_sampling not in KNOB_SAMPLING:
+            raise ValueError(f"knob_sampling must be one of {KNOB_SAMPLING}. Received: {knob_sampling!r}")
+        if gan_loss not in losses.GAN_LOSSES:
+            raise ValueError(f"gan_loss must be one of {sorted(losses.GAN_LOSSES)}. Received: {gan_loss!r}")
+        if contrastive_weight < 0 or r1_weight < 0:
+            raise ValueError("contrastive_weight and r1_weight must be >= 0. "
+                             f"Received: {contrastive_weight!r}, {r1_weight!r}")
+        self.layout = KnobLayout(parse_knobs(knobs))
+        self.knobs = self.layout.knobs
+        self.resolution = resolution
+        self.channels = channels
+        self.filters = filters
+        self.contrastive_weight = float(contrastive_weight)
+        self.knob_sampling = knob_sampling
+        self.gan_loss = gan_loss
+        self.spectral_norm = spectral_norm
+        self.r1_weight = float(r1_weight)
+        self.output_activation = output_activation
+        self.siamese_hidden_units = siamese_hidden_units
+        self.leaky_relu_slope = leaky_relu_slope
+        self.seed = seed
+        self.generator_loss_fn, self.discriminator_loss_fn = losses.GAN_LOSSES[gan_loss]
+
+        self.generator = Generator(self.layout.latent_dim, resolution, channels, filters,
+                                   output_activation, leaky_relu_slope, name="generator")
+        self.discriminator = ConvEncoder(1, resolution, filters, spectral_norm=spectral_norm,
+                                         leaky_relu_slope=leaky_relu_slope, name="discriminator")
+        self.siamese_networks, self._embedding_order = self._build_siamese_networks()
+        self.seed_generator = keras.random.SeedGenerator(seed, name="knob_sampler")
+
+        self.generator(tf.zeros((1, self.layout.latent_dim)))
+        self.discriminator(tf.zeros((1, resolution, resolution, channels)))
+        self.built = True
+
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.contrastive_loss_tracker = keras.metrics.Mean(name="contrastive_loss")
+        self.knob_loss_trackers = [keras.metrics.Mean(name=f"contrastive_{knob.name}") for knob in self.knobs]
+
+    def _build_siamese_networks(self):
+        """One shared network for the unguided knobs, one per guided knob.
+
+        Returns the networks and the column permutation that puts their concatenated
+        outputs in knob order (the layout of ``self.layout.embedding_slices``).
+        """
+        common = dict(resolution=self.resolution, channels=self.channels, filters=self.filters,
+                      hidden_units=self.siamese_hidden_units, leaky_relu_slope=self.leaky_relu_slope)
+        unguided = [k for k in self.knobs if not k.guided]
+        guided = [k for k in self.knobs if k.guided]
+        networks = []
+        if unguided:
+            networks.append(SiameseNetwork(sum(k.embedding_dim for k in unguided), name="siamese_unguided", **common))
+        for knob in guided:
+            networks.append(SiameseNetwork(knob.embedding_dim, guidance=knob.guidance,
+                                           name=f"siamese_{knob.name}", **common))
+        # Column of each knob-ordered embedding dim in concat(networks' outputs).
+        network_order = unguided + guided
+        starts = np.cumsum([0] + [k.embedding_dim for k in network_order])
+        start_of = {k.name: int(s) for k, s in zip(network_order, starts)}
+        order = np.concatenate([np.arange(k.embedding_dim) + start_of[k.name] for k in self.knobs])
+        return networks, tf.constant(order, dtype=tf.int32)
+
+    # ------------------------------------------------------------------ inference
+    def call(self, knobs, training=False):
+        """G(z): knobs ``[B, Z]`` -> images ``[B, R, R, C]`` in [0, 1]."""
+        return self.generator(knobs, training=training)
+
+    def embed(self, images, training=False):
+        """phi(x), the concatenated siamese outputs in knob order (§4.2). ``[B, R, R, C] -> [B, E]``."""
+        outputs = tf.concat([net(images, training=training) for net in self.siamese_networks], axis=-1)
+        return tf.gather(outputs, self._embedding_order, axis=-1)
+
+    def sample_knobs(self, num, seed=None):
+        """z ~ Unif(-1, 1)^Z. Returns float32 ``[num, Z]``."""
+        return keras.random.uniform((num, self.layout.latent_dim), -1.0, 1.0,
+                                    seed=self.seed_generator if seed is None else seed)
+
+    # ------------------------------------------------------------------ training
+    def compile(self, generator_optimizer=None, discriminator_optimizer=None, siamese_optimizer=None, **kwargs):
+        """Sets one optimizer per network (Adam, lr 2e-4, beta_1 0.5 by default, §4.1).
+
+        The optimizers are built here, before ``fit``, so their variables exist up front
+        and a restored checkpoint restores all three. ``model.optimizer`` is the
+        generator's, so ``model.optimizer.iterations`` counts training steps.
+        """
+        self.generator_optimizer = generator_optimizer or _paper_adam()
+        self.discriminator_optimizer = discriminator_optimizer or _paper_adam()
+        self.siamese_optimizer = siamese_optimizer or _paper_adam()
+        # model.optimizer is G's: its `iterations` is the step counter Keras callbacks read.
+        super().compile(optimizer=self.generator_optimizer, **kwargs)
+        self.generator_optimizer.build(self.generator.trainable_variables)
+        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+        self.siamese_optimizer.build(self.siamese_variables)
+
+    @property
+    def siamese_variables(self):
+        return [v for net in self.siamese_networks for v in net.trainable_variables]
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker, self.contrastive_loss_tracker, *self.knob_loss_trackers]
+
+    def sample_quartets(self, num_quartets):
+        """Draws a batch of quartets (Figure 1).
+
+        Returns:
+            dict with ``latents`` ``[4B, Z]`` (blocks z11, z12, z21, z22 of B rows each),
+            ``knob_index`` int32 ``[B]``, ``margin`` ``[B]`` (gamma_i) and
+            ``embedding_mask`` ``[B, E]`` (1 on knob i's slice of phi(x)).
+        """
+        z = self.layout.latent_dim
+        u1, u2, v1, v2 = tf.unstack(
+            keras.random.uniform((4, num_quartets, z), -1.0, 1.0, seed=self.seed_generator))
+        draws = num_quartets if self.knob_sampling == "per_quartet" else 1
+        knob_index = keras.random.randint((draws,), 0, len(self.knobs), seed=self.seed_generator)
+        knob_index = tf.broadcast_to(tf.cast(knob_index, tf.int32), (num_quartets,))
+        latent_mask = tf.gather(self.layout.latent_masks, knob_index)
+        return {
+            "latents": tf.concat(build_quartet(u1, u2, v1, v2, latent_mask), axis=0),
+            "knob_index": knob_index,
+            "margin": adaptive_margin(u1, u2, latent_mask),
+            "embedding_mask": tf.gather(self.layout.embedding_masks, knob_index),
+        }
+
+    def compute_losses(self, real_images, quartets, training=True):
+        """The losses of one step (equations 1-3). Returns a dict of scalars and
+        ``contrastive_per_quartet`` ``[B]``."""
+        fake_images = self.generator(quartets["latents"], training=training)
+        if self.r1_weight > 0:
+            with tf.GradientTape() as r1_tape:
+                r1_tape.watch(real_images)
+                real_logits = self.discriminator(real_images, training=training)
+                real_logits_sum = tf.reduce_sum(real_logits)
+            real_gradients = r1_tape.gradient(real_logits_sum, real_images)
+            fake_logits = self.discriminator(fake_images, training=training)
+        else:
+            num_real = tf.shape(real_images)[0]
+            logits = self.discriminator(tf.concat([real_images, fake_images], axis=0), training=training)
+            real_logits, fake_logits = logits[:num_real], logits[num_real:]
+        d_loss = self.discriminator_loss_fn(real_logits, fake_logits)
+        if self.r1_weight > 0:
+            d_loss += 0.5 * self.r1_weight * losses.r1_penalty(real_gradients)
+
+        embeddings = self.embed(fake_images, training=training)
+        e11, e12, e21, e22 = tf.split(embeddings, 4, axis=0)
+        mask = quartets["embedding_mask"]
+        per_quartet = losses.contrastive_loss(e11 * mask, e12 * mask, e21 * mask, e22 * mask, quartets["margin"])
+        contrastive = tf.reduce_mean(per_quartet)
+        g_loss = self.generator_loss_fn(fake_logits)
+        return {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "contrastive_loss": contrastive,
+            "generator_objective": g_loss + self.contrastive_weight * contrastive,
+            "contrastive_per_quartet": per_quartet,
+        }
+
+    def train_step(self, data):
+        real_images = data[0] if isinstance(data, (tuple, list)) else data
+        real_images = tf.cast(real_images, self.compute_dtype)
+        quartets = self.sample_quartets(tf.shape(real_images)[0])
+        with tf.GradientTape(persistent=True) as tape:
+            result = self.compute_losses(real_images, quartets)
+            siamese_objective = self.contrastive_weight * result["contrastive_loss"]
+        for objective, optimizer, variables in (
+            (result["d_loss"], self.discriminator_optimizer, self.discriminator.trainable_variables),
+            (result["generator_objective"], self.generator_optimizer, self.generator.trainable_variables),
+            (siamese_objective, self.siamese_optimizer, self.siamese_variables),
+        ):
+            optimizer.apply_gradients(zip(tape.gradient(objective, variables), variables))
+        del tape
+
+        self.d_loss_tracker.update_state(result["d_loss"])
+        self.g_loss_tracker.update_state(result["g_loss"])
+        self.contrastive_loss_tracker.update_state(result["contrastive_loss"])
+        drawn = tf.one_hot(quartets["knob_index"], len(self.knobs))
+        for column, tracker in enumerate(self.knob_loss_trackers):
+            tracker.update_state(result["contrastive_per_quartet"], sample_weight=drawn[:, column])
+        return {m.name: m.result() for m in self.metrics}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "knobs": [knob.to_config() for knob in self.knobs],
+            "resolution": self.resolution, "channels": self.channels, "filters": self.filters,
+            "contrastive_weight": self.contrastive_weight, "knob_sampling": self.knob_sampling,
+            "gan_loss": self.gan_loss, "spectral_norm": self.spectral_norm, "r1_weight": self.r1_weight,
+            "output_activation": self.output_activation,
+            "siamese_hidden_units": self.siamese_hidden_units,
+            "leaky_relu_slope": self.leaky_relu_slope, "seed": self.seed,
+        }
+
+
+def _paper_adam():
+    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
