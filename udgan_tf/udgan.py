@@ -47,6 +47,12 @@ class UDGAN(keras.Model):
         output_activation: str. ``"sigmoid"`` or ``"tanh"`` (rescaled to [0, 1]).
         siamese_hidden_units: int. Width of the MLP behind vector guidance. Defaults to 64.
         leaky_relu_slope: float. Defaults to 0.2.
+        generator_normalization: str. ``"none"`` (the paper), ``"batch"`` or ``"pixel"``
+            normalisation after every hidden generator layer. Defaults to ``"none"``.
+        instance_noise: float. Standard deviation of Gaussian noise added to every image
+            D sees, real and generated (Sonderby et al. 2017), so that D cannot separate
+            exactly binary real images from soft generated ones by their pixel values
+            alone. Defaults to 0 (off, the paper).
         seed: int or None. Seed of the knob sampler.
 
     Example:
@@ -60,7 +66,8 @@ class UDGAN(keras.Model):
     def __init__(self, knobs, resolution=64, channels=1, filters=32, contrastive_weight=5.0,
                  knob_sampling="per_quartet", gan_loss="non_saturating", spectral_norm=False,
                  r1_weight=0.0, output_activation="sigmoid", siamese_hidden_units=64,
-                 leaky_relu_slope=0.2, seed=None, **kwargs):
+                 leaky_relu_slope=0.2, generator_normalization="none", instance_noise=0.0, seed=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if knob_sampling not in KNOB_SAMPLING:
             raise ValueError(f"knob_sampling must be one of {KNOB_SAMPLING}. Received: {knob_sampling!r}")
@@ -82,11 +89,14 @@ class UDGAN(keras.Model):
         self.output_activation = output_activation
         self.siamese_hidden_units = siamese_hidden_units
         self.leaky_relu_slope = leaky_relu_slope
+        self.generator_normalization = generator_normalization
+        self.instance_noise = float(instance_noise)
         self.seed = seed
         self.generator_loss_fn, self.discriminator_loss_fn = losses.GAN_LOSSES[gan_loss]
 
         self.generator = Generator(self.layout.latent_dim, resolution, channels, filters,
-                                   output_activation, leaky_relu_slope, name="generator")
+                                   output_activation, leaky_relu_slope, generator_normalization,
+                                   name="generator")
         self.discriminator = ConvEncoder(1, resolution, filters, spectral_norm=spectral_norm,
                                          leaky_relu_slope=leaky_relu_slope, name="discriminator")
         self.siamese_networks, self._embedding_order = self._build_siamese_networks()
@@ -190,16 +200,22 @@ class UDGAN(keras.Model):
         """The losses of one step (equations 1-3). Returns a dict of scalars and
         ``contrastive_per_quartet`` ``[B]``."""
         fake_images = self.generator(quartets["latents"], training=training)
+        real_seen, fake_seen = real_images, fake_images
+        if self.instance_noise > 0:
+            real_seen = real_images + self.instance_noise * keras.random.normal(
+                tf.shape(real_images), seed=self.seed_generator)
+            fake_seen = fake_images + self.instance_noise * keras.random.normal(
+                tf.shape(fake_images), seed=self.seed_generator)
         if self.r1_weight > 0:
             with tf.GradientTape() as r1_tape:
-                r1_tape.watch(real_images)
-                real_logits = self.discriminator(real_images, training=training)
+                r1_tape.watch(real_seen)
+                real_logits = self.discriminator(real_seen, training=training)
                 real_logits_sum = tf.reduce_sum(real_logits)
-            real_gradients = r1_tape.gradient(real_logits_sum, real_images)
-            fake_logits = self.discriminator(fake_images, training=training)
+            real_gradients = r1_tape.gradient(real_logits_sum, real_seen)
+            fake_logits = self.discriminator(fake_seen, training=training)
         else:
             num_real = tf.shape(real_images)[0]
-            logits = self.discriminator(tf.concat([real_images, fake_images], axis=0), training=training)
+            logits = self.discriminator(tf.concat([real_seen, fake_seen], axis=0), training=training)
             real_logits, fake_logits = logits[:num_real], logits[num_real:]
         d_loss = self.discriminator_loss_fn(real_logits, fake_logits)
         if self.r1_weight > 0:
@@ -251,7 +267,9 @@ class UDGAN(keras.Model):
             "gan_loss": self.gan_loss, "spectral_norm": self.spectral_norm, "r1_weight": self.r1_weight,
             "output_activation": self.output_activation,
             "siamese_hidden_units": self.siamese_hidden_units,
-            "leaky_relu_slope": self.leaky_relu_slope, "seed": self.seed,
+            "leaky_relu_slope": self.leaky_relu_slope,
+            "generator_normalization": self.generator_normalization,
+            "instance_noise": self.instance_noise, "seed": self.seed,
         }
 
 

@@ -59,33 +59,41 @@ checked by ``tests/test_dsprites.py``, to satisfy:
    pixel outputs were different" the README describes.
 2. The largest sprite at any orientation fits between the extreme centres and
    the frame with at least one free pixel row/column ("no pixel ever exits the
-   boundary"): at scale 1 the square has a side of 20 px (half diagonal
-   14.1 px), the ellipse has semi-axes 12.7 x 7.25 px (along x and y at
-   orientation 0) and the heart is about 19.3 px wide and 18.9 px tall.
-3. The relative sizes of the three shapes reproduce the paper's Table 7
-   statistics of the real data (Pearson correlation over random samples of the
-   factors with the spread ``S`` = intensity-weighted mean squared distance of
-   the pixels from their centre of mass): scale vs S 0.910 and shape vs S
-   -0.366. Those two numbers fix the ratio of the shapes' second moments
-   (ellipse ~0.8 and heart ~0.65 of the square's); the rendering gives about
-   0.905 and -0.37 (see the test), and position vs centre of mass ~0.999
-   (paper: 0.998).
+   boundary"): at scale 1 the square has a side of 21 px (half diagonal
+   14.8 px; an odd side keeps it symmetric about the pixel-centred rotation
+   centre), the ellipse has semi-axes 13.3 x 7.6 px (along x and y at
+   orientation 0; 27 x 15 px rasterised) and the heart is 21 px wide and 19 px
+   tall. Scale multiplies these sizes (scale 0.5: an 11 x 11 px square).
+3. The relative sizes of the three shapes reproduce the Table 7 statistics of
+   the real data quoted in the project specification (Pearson correlation over
+   random samples of the factors with the spread ``S`` = intensity-weighted
+   mean squared distance of the pixels from their centre of mass): scale vs S
+   0.910 and shape vs S -0.366. Those two numbers fix the ratio of the shapes'
+   second moments (ellipse ~0.80 and heart ~0.65 of the square's). Over all
+   720 (shape, scale, orientation) sprites this rendering gives 0.910 and
+   -0.369; position vs centre of mass is ~0.999 (Table 7: 0.998) and
+   orientation is uncorrelated with all three statistics (see the test).
 
 Heart outline: the implicit heart curve ``(x^2 + y^2 - 1)^3 - x^2 y^3 <= 0``
-(lobes up, point down at orientation 0), scaled by 8.46 px per unit and rotated
-about the centre of its bounding box (its centre of mass sits 1.5 px above that
+(lobes up, point down at orientation 0), scaled by 8.88 px per unit and rotated
+about the centre of its bounding box (its centre of mass sits 1.6 px above that
 point at scale 1, so it circles the centre as the heart rotates, which is why
 position vs centre of mass is slightly below 1, as in the original).
 
 Orientation rotates the sprite about its centre COUNTER-CLOCKWISE as seen in
 the image (with rows increasing downwards): at orientation pi/2 the heart's
-point faces right. (LOVE's ``rotate`` is clockwise on a y-down screen; the
-counter-clockwise convention follows the project's specification.)
+point faces right. This follows the project's specification. The public
+material does not settle it: ``love.graphics.rotate`` (LOVE wiki) rotates the
+coordinate system by a positive angle, which is clockwise on LOVE's y-down
+screen, but the author's camera transforms were never published.
 
 Rasterisation: each of the 3 * 6 * 40 = 720 (shape, scale, orientation) sprites
-is rendered once per process into a 31x31 stamp with 5x5 supersampling per pixel
-and thresholded at coverage 0.5, so every image is exactly 0/1 like the
-original. Placing a sprite at a position is a slice copy of its stamp.
+is rendered once per process (lazily, ~0.7 s, cached) into a 31x31 stamp with
+5x5 supersampling per pixel and thresholded at coverage 0.5, so every image is
+exactly 0/1 like the original. ``sample_observations_from_factors`` places a
+stamp with one numpy slice copy per image; ``training_dataset`` does the same in
+TF ops (a gather of whole pre-shifted stamp rows; only 243 distinct stamp rows
+exist) and produces identical pixels.
 
 Lower resolutions (32, 16) average-pool the 64x64 binary image (2x2 or 4x4
 blocks), so their values are multiples of 1/4 or 1/16 in [0, 1], no longer binary.
@@ -104,16 +112,22 @@ _CANVAS = 64  # side of the full-resolution image, pixels
 _STAMP = 31  # side of a pre-rendered sprite stamp, pixels
 _STAMP_CENTRE = _STAMP / 2.0  # rotation centre inside a stamp (continuous coords)
 _FIRST_OFFSET = 1  # position class k -> stamp top-left pixel k + 1 (centre 16.5 + k)
+_POSITIONS = 32  # position classes per axis
 _SUPERSAMPLE = 5  # samples per pixel side (odd: no coverage can be exactly 0.5)
 
 # Sprite geometry at scale 1, in pixels of the 64x64 image (see module docstring).
-_SQUARE_SIDE = 20.0
-_ELLIPSE_SEMI_AXES = (12.7, 7.25)  # along x, along y, at orientation 0
-_HEART_PIXELS_PER_UNIT = 8.46
+_SQUARE_SIDE = 21.0  # odd: edges fall on pixel boundaries, never on sample points
+_ELLIPSE_SEMI_AXES = (13.3, 7.6)  # along x, along y, at orientation 0
+_HEART_PIXELS_PER_UNIT = 8.88
 _HEART_BBOX_CENTRE_Y = 0.118  # centre of the implicit heart's bounding box, in units
 
 _STAMP_CACHE = {}
-_STAMP_LOCK = threading.Lock()
+_STAMP_LOCK = threading.RLock()
+
+
+def _read_only(array):
+    array.setflags(write=False)
+    return array
 
 
 def _inside(shape, u, v):
@@ -184,6 +198,36 @@ def _stamps():
     return stamps
 
 
+def _row_tables():
+    """Tables for rendering by whole-row gathers (used by the TF renderer).
+
+    Returns:
+        ``(row_ids, shifted_rows)``: int32 ``[720, 32]`` id of the distinct row
+        that is row ``i`` of stamp ``k`` (row 31: an all-zero row), and uint8
+        ``[U, 32, 64]``: distinct row ``u`` placed as it appears in the image for
+        position_x class ``x`` (columns ``x + 1 ... x + 31``).
+    """
+    tables = _STAMP_CACHE.get("rows")
+    if tables is not None:
+        return tables
+    with _STAMP_LOCK:
+        tables = _STAMP_CACHE.get("rows")
+        if tables is not None:
+            return tables
+        stamps = _stamps().reshape(-1, _STAMP, _STAMP)
+        rows = np.concatenate([stamps.reshape(-1, _STAMP), np.zeros((1, _STAMP), np.uint8)])
+        distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        row_ids = np.full((len(stamps), _STAMP + 1), inverse[-1], np.int32)
+        row_ids[:, :_STAMP] = inverse[:-1].reshape(len(stamps), _STAMP)
+        shifted_rows = np.zeros((len(distinct), _POSITIONS, _CANVAS), np.uint8)
+        for x in range(_POSITIONS):
+            shifted_rows[:, x, x + _FIRST_OFFSET : x + _FIRST_OFFSET + _STAMP] = distinct
+        tables = (row_ids, shifted_rows)
+        _STAMP_CACHE["rows"] = tables
+        return tables
+
+
 class DSprites(GroundTruthData):
     """dSprites rendered procedurally, with the original factor grid and order.
 
@@ -212,11 +256,11 @@ class DSprites(GroundTruthData):
     factor_sizes = (3, 6, 40, 32, 32)
     shape_names = SHAPE_NAMES
     factor_values = {
-        "shape": np.array([1.0, 2.0, 3.0]),
-        "scale": np.linspace(0.5, 1.0, 6),
-        "orientation": np.linspace(0.0, 2.0 * np.pi, 40),
-        "position_x": np.linspace(0.0, 1.0, 32),
-        "position_y": np.linspace(0.0, 1.0, 32),
+        "shape": _read_only(np.array([1.0, 2.0, 3.0])),
+        "scale": _read_only(np.linspace(0.5, 1.0, 6)),
+        "orientation": _read_only(np.linspace(0.0, 2.0 * np.pi, 40)),
+        "position_x": _read_only(np.linspace(0.0, 1.0, 32)),
+        "position_y": _read_only(np.linspace(0.0, 1.0, 32)),
     }
 
     def __init__(self, resolution=64):
@@ -267,13 +311,14 @@ class DSprites(GroundTruthData):
             ValueError: if factors do not have shape ``[N, 5]`` or are out of range.
         """
         factors = self._check_factors(factors)
-        images = self._render_full(factors)
-        if self.resolution != _CANVAS:
-            f = _CANVAS // self.resolution
-            images = images.reshape(
-                len(factors), self.resolution, f, self.resolution, f
-            ).mean(axis=(2, 4), dtype=np.float32)
-        return images[..., None]
+        canvas = self._render_full(factors)  # uint8 [N, 64, 64]
+        if self.resolution == _CANVAS:
+            return canvas.astype(np.float32)[..., None]
+        f = _CANVAS // self.resolution
+        r = self.resolution
+        blocks = canvas.reshape(len(factors), r, f, r, f)
+        counts = blocks.sum(axis=4, dtype=np.uint8).sum(axis=2, dtype=np.uint8)  # <= 16
+        return (counts.astype(np.float32) * np.float32(1.0 / (f * f)))[..., None]
 
     def observations_from_indices(self, indices):
         """Renders the images at flat indices of the original order.
@@ -290,9 +335,17 @@ class DSprites(GroundTruthData):
         """An infinite ``tf.data`` pipeline of uniformly drawn training images.
 
         Every batch draws ``batch_size`` factor vectors uniformly (i.e. images
-        uniformly from the whole data set, with replacement) and renders them in
-        numpy. Batch ``b`` uses its own RandomState seeded from ``(seed, b)``, so
-        the stream is deterministic for a seed even with parallel rendering.
+        uniformly from the whole data set, with replacement) and renders the
+        whole batch at once. Batch ``b`` draws its factors with TF's stateless
+        RNG seeded by ``(seed, b)``, so the stream is deterministic for a seed
+        (every iterator restarts it) even though batches are made in parallel.
+
+        Rendering runs in TF ops only: a gather of pre-shifted sprite rows built
+        from the same stamps as ``sample_observations_from_factors`` (pixel-for-
+        pixel identical output). No Python callback runs per batch, so the
+        pipeline does not hold the GIL, uses all cores, and cannot deadlock at
+        interpreter exit the way ``numpy_function`` / ``from_generator``
+        pipelines can while an iterator is alive.
 
         Args:
             batch_size: positive int.
@@ -302,27 +355,56 @@ class DSprites(GroundTruthData):
             ``tf.data.Dataset`` of float32 tensors ``[batch_size, R, R, 1]``,
             prefetched.
         """
-        import tensorflow as tf  # Imported lazily: rendering itself needs only numpy.
+        import tensorflow as tf  # Imported lazily: the numpy renderer needs no TF.
 
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative int. Received: seed={seed!r}")
         batch_size, seed = int(batch_size), int(seed)
-        shape = (batch_size,) + tuple(self.observation_shape)
+        render = self.tf_renderer()
+        sizes = tf.constant(self.factor_sizes, tf.float64)
 
-        def render(batch_index):
-            state = np.random.SeedSequence([seed, int(batch_index)]).generate_state(4)
-            random_state = np.random.RandomState(state)
-            return self.sample_observations_from_factors(self.sample_factors(batch_size, random_state))
-
-        def render_tf(batch_index):
-            images = tf.numpy_function(render, [batch_index], tf.float32, stateful=False)
-            return tf.ensure_shape(images, shape)
+        def make_batch(batch_index):
+            rng_seed = tf.stack([tf.constant(seed, tf.int64), batch_index])
+            uniform = tf.random.stateless_uniform([batch_size, self.num_factors], rng_seed, dtype=tf.float64)
+            factors = tf.cast(tf.floor(uniform * sizes), tf.int32)  # uniform in [0, size)
+            return tf.ensure_shape(render(factors), (batch_size,) + tuple(self.observation_shape))
 
         dataset = tf.data.Dataset.counter(dtype=tf.int64)
-        dataset = dataset.map(render_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        dataset = dataset.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return dataset.prefetch(tf.data.AUTOTUNE)
+
+    def tf_renderer(self):
+        """The renderer as a TF function (usable inside ``tf.data`` or ``tf.function``).
+
+        Returns:
+            Callable mapping int32 Tensor factors ``[B, 5]`` (assumed in range)
+            to float32 Tensor images ``[B, R, R, 1]``, identical to
+            ``sample_observations_from_factors``.
+        """
+        import tensorflow as tf
+
+        row_ids, shifted_rows = _row_tables()
+        row_ids = tf.convert_to_tensor(row_ids.reshape(-1))  # [720 * 32] int32
+        shifted_rows = tf.convert_to_tensor(shifted_rows.reshape(-1, _CANVAS))  # [U * 32, 64] uint8
+        sizes = self.factor_sizes
+        pool = _CANVAS // self.resolution
+        image_rows = tf.range(_CANVAS, dtype=tf.int32)[None, :]
+
+        def render(factors):
+            factors = tf.cast(factors, tf.int32)
+            sprite = (factors[:, 0] * sizes[1] + factors[:, 1]) * sizes[2] + factors[:, 2]
+            stamp_row = image_rows - (factors[:, 4:5] + _FIRST_OFFSET)  # [B, 64]
+            stamp_row = tf.where((stamp_row >= 0) & (stamp_row < _STAMP), stamp_row, _STAMP)
+            row = tf.gather(row_ids, sprite[:, None] * (_STAMP + 1) + stamp_row)  # [B, 64]
+            images = tf.gather(shifted_rows, row * _POSITIONS + factors[:, 3:4])  # [B, 64, 64]
+            images = tf.cast(images, tf.float32)[..., None]
+            if pool > 1:
+                images = tf.nn.avg_pool2d(images, pool, pool, "VALID")
+            return images
+
+        return render
 
     # ------------------------------------------------------------------ helpers
 
@@ -343,7 +425,7 @@ class DSprites(GroundTruthData):
         return factors
 
     def _render_full(self, factors):
-        """Places stamps on 64x64 canvases. ``[N, 5] int64 -> float32 [N, 64, 64]``."""
+        """Places stamps on 64x64 canvases. ``[N, 5] int64 -> uint8 0/1 [N, 64, 64]``."""
         stamps = _stamps().reshape(-1, _STAMP, _STAMP)
         sprite = (factors[:, 0] * self.factor_sizes[1] + factors[:, 1]) * self.factor_sizes[2] + factors[:, 2]
         left = factors[:, 3] + _FIRST_OFFSET
@@ -351,4 +433,4 @@ class DSprites(GroundTruthData):
         canvas = np.zeros((len(factors), _CANVAS, _CANVAS), np.uint8)
         for n, (k, x0, y0) in enumerate(zip(sprite.tolist(), left.tolist(), top.tolist())):
             canvas[n, y0 : y0 + _STAMP, x0 : x0 + _STAMP] = stamps[k]
-        return canvas.astype(np.float32)
+        return canvas

@@ -4,7 +4,24 @@ import math
 
 import keras
 
-OUTPUT_ACTIVATIONS = ("sigmoid", "tanh")
+OUTPUT_ACTIVATIONS = ("sigmoid", "tanh", "binary")
+NORMALIZATIONS = ("none", "batch", "pixel")
+
+
+@keras.saving.register_keras_serializable("udgan_tf")
+class PixelNormalization(keras.layers.Layer):
+    """x / sqrt(mean_c(x^2) + eps) at every pixel (Karras et al. 2018). Shape-preserving."""
+
+    def call(self, inputs):
+        return inputs * keras.ops.rsqrt(keras.ops.mean(keras.ops.square(inputs), axis=-1, keepdims=True) + 1e-8)
+
+
+def _normalization(kind):
+    if kind == "batch":
+        return [keras.layers.BatchNormalization(momentum=0.9)]
+    if kind == "pixel":
+        return [PixelNormalization()]
+    return []
 
 
 def check_resolution(resolution):
@@ -27,8 +44,13 @@ class Generator(keras.Model):
         resolution: int. R, a power of two >= 16. Defaults to 64.
         channels: int. C. Defaults to 1.
         filters: int. F. Defaults to 32.
-        output_activation: str. ``"sigmoid"`` or ``"tanh"`` (rescaled to [0, 1]); the
-            paper leaves it open. Defaults to ``"sigmoid"``.
+        output_activation: str. ``"sigmoid"``, ``"tanh"`` (rescaled to [0, 1]) or
+            ``"binary"``: the sigmoid rounded to {0, 1} in the forward pass with the
+            sigmoid's gradient in the backward pass (straight-through estimator), for
+            binary data such as dSprites. The paper leaves it open. Defaults to ``"sigmoid"``.
+        normalization: str. After every hidden layer's activation: ``"none"`` (the paper),
+            ``"batch"`` (BatchNormalization, as in DCGAN) or ``"pixel"`` (pixel-wise
+            feature normalisation, no batch statistics). Defaults to ``"none"``.
         leaky_relu_slope: float. Defaults to 0.2.
 
     Example:
@@ -38,7 +60,7 @@ class Generator(keras.Model):
     """
 
     def __init__(self, latent_dim, resolution=64, channels=1, filters=32,
-                 output_activation="sigmoid", leaky_relu_slope=0.2, **kwargs):
+                 output_activation="sigmoid", leaky_relu_slope=0.2, normalization="none", **kwargs):
         super().__init__(**kwargs)
         doublings = check_resolution(resolution)
         if output_activation not in OUTPUT_ACTIVATIONS:
@@ -49,28 +71,33 @@ class Generator(keras.Model):
         self.resolution = resolution
         self.channels = channels
         self.filters = filters
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization must be one of {NORMALIZATIONS}. Received: {normalization!r}")
         self.output_activation = output_activation
         self.leaky_relu_slope = leaky_relu_slope
+        self.normalization = normalization
 
-        layers = [keras.layers.Dense(16 * filters), keras.layers.LeakyReLU(leaky_relu_slope),
-                  keras.layers.Reshape((4, 4, filters))]
+        def activation():
+            return [keras.layers.LeakyReLU(leaky_relu_slope), *_normalization(normalization)]
+
+        layers = [keras.layers.Dense(16 * filters), keras.layers.Reshape((4, 4, filters)), *activation()]
         for _ in range(doublings):
-            layers += [
-                keras.layers.Conv2DTranspose(filters, 3, strides=2, padding="same"),
-                keras.layers.LeakyReLU(leaky_relu_slope),
-                keras.layers.Conv2D(filters, 3, padding="same"),
-                keras.layers.LeakyReLU(leaky_relu_slope),
-            ]
+            layers += [keras.layers.Conv2DTranspose(filters, 3, strides=2, padding="same"), *activation(),
+                       keras.layers.Conv2D(filters, 3, padding="same"), *activation()]
         layers.append(keras.layers.Conv2D(channels, 1, dtype="float32"))
         self.body = keras.Sequential(layers, name="body")
 
     def call(self, knobs, training=False):
         logits = self.body(knobs, training=training)
-        if self.output_activation == "sigmoid":
-            return keras.ops.sigmoid(logits)
-        return 0.5 * (keras.ops.tanh(logits) + 1.0)
+        if self.output_activation == "tanh":
+            return 0.5 * (keras.ops.tanh(logits) + 1.0)
+        images = keras.ops.sigmoid(logits)
+        if self.output_activation == "binary":
+            images = images + keras.ops.stop_gradient(keras.ops.round(images) - images)
+        return images
 
     def get_config(self):
         return {**super().get_config(), "latent_dim": self.latent_dim, "resolution": self.resolution,
                 "channels": self.channels, "filters": self.filters,
-                "output_activation": self.output_activation, "leaky_relu_slope": self.leaky_relu_slope}
+                "output_activation": self.output_activation, "leaky_relu_slope": self.leaky_relu_slope,
+                "normalization": self.normalization}
