@@ -32,20 +32,22 @@ from udgan_tf.train import build_dataset, build_model  # noqa: E402
 
 
 def plain_step_fn(model):
-    """The same math as ``UDGAN.train_step``, as a bare ``tf.function``."""
-    networks = [(model.discriminator_optimizer, lambda: model.discriminator.trainable_variables, "d_loss"),
-                (model.generator_optimizer, lambda: model.generator.trainable_variables, "generator_objective"),
-                (model.siamese_optimizer, lambda: model.siamese_variables, "siamese_objective")]
+    """The same math as ``UDGAN.train_step`` (simultaneous updates), as a bare ``tf.function``."""
 
     @tf.function
     def step(real_images):
         quartets = model.sample_quartets(tf.shape(real_images)[0])
         with tf.GradientTape(persistent=True) as tape:
-            result = model.compute_losses(real_images, quartets)
-            result["siamese_objective"] = model.contrastive_weight * result["contrastive_loss"]
-        for optimizer, variables, key in networks:
-            optimizer.apply_gradients(zip(tape.gradient(result[key], variables()), variables()))
-        return result["d_loss"]
+            fake_images = model.generator(quartets["latents"], training=True)
+            d_loss, fake_logits = model.discriminator_loss(real_images, fake_images)
+            losses = model.generator_losses(fake_images, fake_logits, quartets)
+        pairs = [(d_loss, model.discriminator_optimizer, model.discriminator.trainable_variables),
+                 (losses["generator_objective"], model.generator_optimizer, model.generator.trainable_variables),
+                 (losses["siamese_objective"], model.siamese_optimizer, model.siamese_variables)]
+        gradients = [tape.gradient(objective, variables) for objective, _, variables in pairs]
+        for (_, optimizer, variables), grads in zip(pairs, gradients):
+            optimizer.apply_gradients(zip(grads, variables))
+        return d_loss
 
     return step
 
@@ -82,7 +84,7 @@ def main(argv=None):
     parser.add_argument("--write", action="store_true", help="write the result into BENCHMARKS.md")
     args = parser.parse_args(argv)
 
-    config = config_lib.load_config(args.config, ["training.batch_size=16"])
+    config = config_lib.load_config(args.config, ["training.batch_size=16", "model.alternating_updates=false"])
     keras.utils.set_random_seed(0)
     _, dataset = build_dataset(config)
     model = build_model(config)

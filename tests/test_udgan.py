@@ -86,3 +86,41 @@ def test_constructor_errors_name_the_value(tiny_model_config, kwargs, message):
     with pytest.raises(ValueError) as error:
         UDGAN(**{**tiny_model_config, **kwargs})
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("options", [
+    {"gan_loss": "hinge", "knob_sampling": "per_step"},
+    {"r1_weight": 1.0, "instance_noise": 0.1},
+    {"generator_normalization": "batch", "discriminator_normalization": "batch", "alternating_updates": True},
+    {"generator_normalization": "pixel", "output_activation": "binary"},
+    {"output_activation": "clip", "discriminator_blur": 2.0, "discriminator_blur_steps": 10},
+], ids=lambda options: "+".join(options))
+def test_every_stabiliser_option_trains_one_step(tiny_model_config, options):
+    model = UDGAN(**tiny_model_config, **options)
+    model.compile()
+    history = model.fit(real_batches(), steps_per_epoch=2, verbose=0)
+    assert all(np.isfinite(values[-1]) for values in history.history.values())
+    assert UDGAN.from_config(model.get_config()).get_config() == model.get_config()
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "binary", "clip"])
+def test_output_activations_stay_in_unit_range_and_pass_gradients(activation):
+    generator = Generator(latent_dim=3, resolution=16, filters=8, output_activation=activation)
+    z = tf.random.stateless_uniform((4, 3), seed=(0, 0), minval=-1, maxval=1)
+    with tf.GradientTape() as tape:
+        images = generator(z, training=True)
+        total = tf.reduce_sum(images)
+    assert float(tf.reduce_min(images)) >= 0 and float(tf.reduce_max(images)) <= 1
+    if activation == "binary":
+        assert set(np.unique(images.numpy())) <= {0.0, 1.0}
+    gradients = tape.gradient(total, generator.trainable_variables)
+    assert all(g is not None and np.any(g.numpy() != 0) for g in gradients[-2:])
+
+
+def test_gaussian_blur_is_identity_at_zero_and_keeps_mass():
+    from udgan_tf.udgan import gaussian_blur
+
+    images = tf.reshape(tf.one_hot(8 * 16 + 8, 256), (1, 16, 16, 1))
+    np.testing.assert_allclose(gaussian_blur(images, tf.constant(0.0), 2.0).numpy(), images.numpy(), atol=1e-6)
+    blurred = gaussian_blur(images, tf.constant(1.5), 2.0).numpy()
+    assert blurred.sum() == pytest.approx(1.0, rel=1e-5) and blurred.max() < 0.2

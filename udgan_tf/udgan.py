@@ -26,7 +26,8 @@ class UDGAN(keras.Model):
 
     The batch given to ``fit`` holds real images ``[B, R, R, C]`` in [0, 1]; B is also
     the number of quartets, so G makes 4 B images per step. D, G and the siamese
-    networks are updated simultaneously from one forward pass.
+    networks are updated simultaneously from one forward pass, or D first and then G
+    and the siamese networks against the updated D (``alternating_updates``).
 
     Args:
         knobs: list of knob specs (see ``udgan_tf.knobs``).
@@ -53,6 +54,18 @@ class UDGAN(keras.Model):
             D sees, real and generated (Sonderby et al. 2017), so that D cannot separate
             exactly binary real images from soft generated ones by their pixel values
             alone. Defaults to 0 (off, the paper).
+        discriminator_blur: float. Standard deviation in pixels of a Gaussian blur applied
+            to every image D sees, real and generated, at step 0; it fades linearly to 0 at
+            ``discriminator_blur_steps`` (as StyleGAN3 does early in training). A blurred
+            sprite gives G a gradient over a wide area and hides the binary/soft
+            difference. Defaults to 0 (off, the paper).
+        discriminator_blur_steps: int. Steps over which the blur fades out.
+        alternating_updates: bool. Update D first, then G and the siamese networks
+            against the updated D (a second generator pass), instead of one simultaneous
+            update from a single forward pass. Defaults to False.
+        discriminator_normalization: str. ``"none"`` (the paper) or ``"batch"``
+            (BatchNormalization in D as in DCGAN; D then sees real and generated images in
+            separate batches). Defaults to ``"none"``.
         seed: int or None. Seed of the knob sampler.
 
     Example:
@@ -66,7 +79,9 @@ class UDGAN(keras.Model):
     def __init__(self, knobs, resolution=64, channels=1, filters=32, contrastive_weight=5.0,
                  knob_sampling="per_quartet", gan_loss="non_saturating", spectral_norm=False,
                  r1_weight=0.0, output_activation="sigmoid", siamese_hidden_units=64,
-                 leaky_relu_slope=0.2, generator_normalization="none", instance_noise=0.0, seed=None,
+                 leaky_relu_slope=0.2, generator_normalization="none", instance_noise=0.0,
+                 discriminator_blur=0.0, discriminator_blur_steps=0, alternating_updates=False,
+                 discriminator_normalization="none", seed=None,
                  **kwargs):
         super().__init__(**kwargs)
         if knob_sampling not in KNOB_SAMPLING:
@@ -91,6 +106,13 @@ class UDGAN(keras.Model):
         self.leaky_relu_slope = leaky_relu_slope
         self.generator_normalization = generator_normalization
         self.instance_noise = float(instance_noise)
+        self.discriminator_blur = float(discriminator_blur)
+        self.discriminator_blur_steps = int(discriminator_blur_steps)
+        self.alternating_updates = bool(alternating_updates)
+        self.discriminator_normalization = discriminator_normalization
+        if self.discriminator_blur > 0 and self.discriminator_blur_steps < 1:
+            raise ValueError("discriminator_blur needs discriminator_blur_steps >= 1 to fade out. "
+                             f"Received: discriminator_blur_steps={discriminator_blur_steps!r}")
         self.seed = seed
         self.generator_loss_fn, self.discriminator_loss_fn = losses.GAN_LOSSES[gan_loss]
 
@@ -98,7 +120,8 @@ class UDGAN(keras.Model):
                                    output_activation, leaky_relu_slope, generator_normalization,
                                    name="generator")
         self.discriminator = ConvEncoder(1, resolution, filters, spectral_norm=spectral_norm,
-                                         leaky_relu_slope=leaky_relu_slope, name="discriminator")
+                                         leaky_relu_slope=leaky_relu_slope,
+                                         normalization=discriminator_normalization, name="discriminator")
         self.siamese_networks, self._embedding_order = self._build_siamese_networks()
         self.seed_generator = keras.random.SeedGenerator(seed, name="knob_sampler")
 
@@ -196,31 +219,41 @@ class UDGAN(keras.Model):
             "embedding_mask": tf.gather(self.layout.embedding_masks, knob_index),
         }
 
-    def compute_losses(self, real_images, quartets, training=True):
-        """The losses of one step (equations 1-3). Returns a dict of scalars and
-        ``contrastive_per_quartet`` ``[B]``."""
-        fake_images = self.generator(quartets["latents"], training=training)
-        real_seen, fake_seen = real_images, fake_images
+    def discriminator_view(self, images):
+        """What D sees of real or generated images: blurred and noised when configured."""
+        if self.discriminator_blur > 0:
+            fade = tf.maximum(0.0, 1.0 - tf.cast(self.generator_optimizer.iterations, tf.float32)
+                              / self.discriminator_blur_steps)
+            images = gaussian_blur(images, self.discriminator_blur * fade, self.discriminator_blur)
         if self.instance_noise > 0:
-            real_seen = real_images + self.instance_noise * keras.random.normal(
-                tf.shape(real_images), seed=self.seed_generator)
-            fake_seen = fake_images + self.instance_noise * keras.random.normal(
-                tf.shape(fake_images), seed=self.seed_generator)
-        if self.r1_weight > 0:
-            with tf.GradientTape() as r1_tape:
-                r1_tape.watch(real_seen)
-                real_logits = self.discriminator(real_seen, training=training)
-                real_logits_sum = tf.reduce_sum(real_logits)
-            real_gradients = r1_tape.gradient(real_logits_sum, real_seen)
-            fake_logits = self.discriminator(fake_seen, training=training)
-        else:
-            num_real = tf.shape(real_images)[0]
-            logits = self.discriminator(tf.concat([real_seen, fake_seen], axis=0), training=training)
-            real_logits, fake_logits = logits[:num_real], logits[num_real:]
+            images = images + self.instance_noise * keras.random.normal(tf.shape(images), seed=self.seed_generator)
+        return images
+
+    def discriminator_loss(self, real_images, fake_images, training=True):
+        """Equation 1 for D (plus the R1 penalty when configured). Returns
+        ``(d_loss, fake_logits)``; ``fake_logits`` ``[N, 1]`` can be reused for G."""
+        # Real and generated images go through D in separate batches (separate batch
+        # statistics when D has batch normalisation).
+        real_seen, fake_seen = self.discriminator_view(real_images), self.discriminator_view(fake_images)
+        with tf.GradientTape(watch_accessed_variables=False) as r1_tape:
+            r1_tape.watch(real_seen)
+            real_logits = self.discriminator(real_seen, training=training)
+            real_logits_sum = tf.reduce_sum(real_logits)
+        fake_logits = self.discriminator(fake_seen, training=training)
         d_loss = self.discriminator_loss_fn(real_logits, fake_logits)
         if self.r1_weight > 0:
+            real_gradients = r1_tape.gradient(real_logits_sum, real_seen)
             d_loss += 0.5 * self.r1_weight * losses.r1_penalty(real_gradients)
+        return d_loss, fake_logits
 
+    def generator_losses(self, fake_images, fake_logits, quartets, training=True):
+        """G's adversarial loss, the contrastive loss (equation 2) and their sum (equation 3).
+
+        Args:
+            fake_images: ``[4B, R, R, C]``, the quartets in blocks x11, x12, x21, x22.
+            fake_logits: ``[4B, 1]``, D's logits for them.
+            quartets: the dict of ``sample_quartets``.
+        """
         embeddings = self.embed(fake_images, training=training)
         e11, e12, e21, e22 = tf.split(embeddings, 4, axis=0)
         mask = quartets["embedding_mask"]
@@ -228,10 +261,10 @@ class UDGAN(keras.Model):
         contrastive = tf.reduce_mean(per_quartet)
         g_loss = self.generator_loss_fn(fake_logits)
         return {
-            "d_loss": d_loss,
             "g_loss": g_loss,
             "contrastive_loss": contrastive,
             "generator_objective": g_loss + self.contrastive_weight * contrastive,
+            "siamese_objective": self.contrastive_weight * contrastive,
             "contrastive_per_quartet": per_quartet,
         }
 
@@ -239,17 +272,10 @@ class UDGAN(keras.Model):
         real_images = data[0] if isinstance(data, (tuple, list)) else data
         real_images = tf.cast(real_images, self.compute_dtype)
         quartets = self.sample_quartets(tf.shape(real_images)[0])
-        with tf.GradientTape(persistent=True) as tape:
-            result = self.compute_losses(real_images, quartets)
-            siamese_objective = self.contrastive_weight * result["contrastive_loss"]
-        for objective, optimizer, variables in (
-            (result["d_loss"], self.discriminator_optimizer, self.discriminator.trainable_variables),
-            (result["generator_objective"], self.generator_optimizer, self.generator.trainable_variables),
-            (siamese_objective, self.siamese_optimizer, self.siamese_variables),
-        ):
-            optimizer.apply_gradients(zip(tape.gradient(objective, variables), variables))
-        del tape
-
+        if self.alternating_updates:
+            result = self._alternating_step(real_images, quartets)
+        else:
+            result = self._simultaneous_step(real_images, quartets)
         self.d_loss_tracker.update_state(result["d_loss"])
         self.g_loss_tracker.update_state(result["g_loss"])
         self.contrastive_loss_tracker.update_state(result["contrastive_loss"])
@@ -257,6 +283,43 @@ class UDGAN(keras.Model):
         for column, tracker in enumerate(self.knob_loss_trackers):
             tracker.update_state(result["contrastive_per_quartet"], sample_weight=drawn[:, column])
         return {m.name: m.result() for m in self.metrics}
+
+    def _simultaneous_step(self, real_images, quartets):
+        """One forward pass; D, G and phi all step from the same weights."""
+        with tf.GradientTape(persistent=True) as tape:
+            fake_images = self.generator(quartets["latents"], training=True)
+            d_loss, fake_logits = self.discriminator_loss(real_images, fake_images)
+            result = {"d_loss": d_loss, **self.generator_losses(fake_images, fake_logits, quartets)}
+        updates = self._updates(result)
+        gradients = [tape.gradient(objective, variables) for objective, _, variables in updates]
+        del tape
+        for (_, optimizer, variables), grads in zip(updates, gradients):
+            optimizer.apply_gradients(zip(grads, variables))
+        return result
+
+    def _alternating_step(self, real_images, quartets):
+        """D steps first on G's images; then G and phi step against the updated D."""
+        fake_images = tf.stop_gradient(self.generator(quartets["latents"], training=True))
+        with tf.GradientTape() as tape:
+            d_loss, _ = self.discriminator_loss(real_images, fake_images)
+        variables = self.discriminator.trainable_variables
+        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(d_loss, variables), variables))
+        with tf.GradientTape(persistent=True) as tape:
+            fake_images = self.generator(quartets["latents"], training=True)
+            fake_logits = self.discriminator(self.discriminator_view(fake_images), training=True)
+            result = {"d_loss": d_loss, **self.generator_losses(fake_images, fake_logits, quartets)}
+        for objective, optimizer, variables in self._updates(result)[1:]:
+            optimizer.apply_gradients(zip(tape.gradient(objective, variables), variables))
+        del tape
+        return result
+
+    def _updates(self, result):
+        """(objective, optimizer, variables) for D, G and the siamese networks."""
+        return [
+            (result["d_loss"], self.discriminator_optimizer, self.discriminator.trainable_variables),
+            (result["generator_objective"], self.generator_optimizer, self.generator.trainable_variables),
+            (result["siamese_objective"], self.siamese_optimizer, self.siamese_variables),
+        ]
 
     def get_config(self):
         return {
@@ -269,8 +332,28 @@ class UDGAN(keras.Model):
             "siamese_hidden_units": self.siamese_hidden_units,
             "leaky_relu_slope": self.leaky_relu_slope,
             "generator_normalization": self.generator_normalization,
-            "instance_noise": self.instance_noise, "seed": self.seed,
+            "instance_noise": self.instance_noise, "discriminator_blur": self.discriminator_blur,
+            "discriminator_blur_steps": self.discriminator_blur_steps,
+            "alternating_updates": self.alternating_updates,
+            "discriminator_normalization": self.discriminator_normalization, "seed": self.seed,
         }
+
+
+def gaussian_blur(images, sigma, max_sigma):
+    """Blurs ``[B, H, W, C]`` with a Gaussian of std ``sigma`` (a scalar tensor, may be 0).
+
+    The kernel has a fixed radius of ``ceil(3 * max_sigma)`` so the graph does not change
+    as sigma fades; at sigma 0 it is the identity.
+    """
+    radius = int(np.ceil(3 * max_sigma))
+    offsets = tf.range(-radius, radius + 1, dtype=tf.float32)
+    weights = tf.exp(-0.5 * tf.square(offsets / tf.maximum(sigma, 1e-3)))
+    weights = weights / tf.reduce_sum(weights)
+    channels = images.shape[-1]
+    horizontal = tf.tile(tf.reshape(weights, (1, -1, 1, 1)), (1, 1, channels, 1))
+    vertical = tf.tile(tf.reshape(weights, (-1, 1, 1, 1)), (1, 1, channels, 1))
+    images = tf.nn.depthwise_conv2d(images, horizontal, (1, 1, 1, 1), "SAME")
+    return tf.nn.depthwise_conv2d(images, vertical, (1, 1, 1, 1), "SAME")
 
 
 def _paper_adam():

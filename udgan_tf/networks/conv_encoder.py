@@ -2,7 +2,7 @@
 
 import keras
 
-from udgan_tf.networks.generator import check_resolution
+from udgan_tf.networks.generator import check_resolution, normalization_layers
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
@@ -22,6 +22,9 @@ class ConvEncoder(keras.Model):
         spectral_norm: bool. Wrap every Conv2D/Dense in ``keras.layers.SpectralNormalization``
             (Miyato et al. 2018). Not in the paper; stabilises D on binary dSprites.
             Defaults to False.
+        normalization: str. ``"none"`` (the paper) or ``"batch"``: BatchNormalization
+            before the activation of every hidden convolution but the first (as in
+            DCGAN). Defaults to ``"none"``.
         downsamplings: int or None. Number of stride-2 stages; None derives it from
             ``resolution`` so the last feature map is 4x4.
         leaky_relu_slope: float. Defaults to 0.2.
@@ -33,7 +36,7 @@ class ConvEncoder(keras.Model):
     """
 
     def __init__(self, output_dim, resolution=64, filters=32, spectral_norm=False,
-                 downsamplings=None, leaky_relu_slope=0.2, **kwargs):
+                 downsamplings=None, leaky_relu_slope=0.2, normalization="none", **kwargs):
         super().__init__(**kwargs)
         if downsamplings is None:
             downsamplings = check_resolution(resolution)
@@ -43,18 +46,17 @@ class ConvEncoder(keras.Model):
         self.spectral_norm = spectral_norm
         self.downsamplings = downsamplings
         self.leaky_relu_slope = leaky_relu_slope
+        self.normalization = normalization
+        normalization_layers(normalization)  # validates
 
         def weighted(layer):
             return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
 
         layers = [weighted(keras.layers.Conv2D(filters, 1)), keras.layers.LeakyReLU(leaky_relu_slope)]
         for _ in range(downsamplings):
-            layers += [
-                weighted(keras.layers.Conv2D(filters, 3, padding="same")),
-                keras.layers.LeakyReLU(leaky_relu_slope),
-                weighted(keras.layers.Conv2D(filters, 3, strides=2, padding="same")),
-                keras.layers.LeakyReLU(leaky_relu_slope),
-            ]
+            for strides in (1, 2):
+                layers += [weighted(keras.layers.Conv2D(filters, 3, strides=strides, padding="same")),
+                           *normalization_layers(normalization), keras.layers.LeakyReLU(leaky_relu_slope)]
         layers += [keras.layers.Flatten(), weighted(keras.layers.Dense(output_dim, dtype="float32"))]
         self.body = keras.Sequential(layers, name="body")
 
@@ -64,4 +66,5 @@ class ConvEncoder(keras.Model):
     def get_config(self):
         return {**super().get_config(), "output_dim": self.output_dim, "resolution": self.resolution,
                 "filters": self.filters, "spectral_norm": self.spectral_norm,
-                "downsamplings": self.downsamplings, "leaky_relu_slope": self.leaky_relu_slope}
+                "downsamplings": self.downsamplings, "leaky_relu_slope": self.leaky_relu_slope,
+                "normalization": self.normalization}

@@ -4,7 +4,7 @@ import math
 
 import keras
 
-OUTPUT_ACTIVATIONS = ("sigmoid", "tanh", "binary")
+OUTPUT_ACTIVATIONS = ("sigmoid", "tanh", "binary", "clip")
 NORMALIZATIONS = ("none", "batch", "pixel")
 
 
@@ -16,7 +16,10 @@ class PixelNormalization(keras.layers.Layer):
         return inputs * keras.ops.rsqrt(keras.ops.mean(keras.ops.square(inputs), axis=-1, keepdims=True) + 1e-8)
 
 
-def _normalization(kind):
+def normalization_layers(kind):
+    """The layers of a normalisation kind (``"none"``, ``"batch"``, ``"pixel"``)."""
+    if kind not in NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}. Received: {kind!r}")
     if kind == "batch":
         return [keras.layers.BatchNormalization(momentum=0.9)]
     if kind == "pixel":
@@ -47,8 +50,11 @@ class Generator(keras.Model):
         output_activation: str. ``"sigmoid"``, ``"tanh"`` (rescaled to [0, 1]) or
             ``"binary"``: the sigmoid rounded to {0, 1} in the forward pass with the
             sigmoid's gradient in the backward pass (straight-through estimator), for
-            binary data such as dSprites. The paper leaves it open. Defaults to ``"sigmoid"``.
-        normalization: str. After every hidden layer's activation: ``"none"`` (the paper),
+            binary data such as dSprites; or ``"clip"``: the output clipped to [0, 1] in the
+            forward pass with an identity gradient, so that black and white are reached
+            exactly and the gradient never vanishes in saturated pixels. The paper leaves
+            it open. Defaults to ``"sigmoid"``.
+        normalization: str. Before every hidden layer's activation: ``"none"`` (the paper),
             ``"batch"`` (BatchNormalization, as in DCGAN) or ``"pixel"`` (pixel-wise
             feature normalisation, no batch statistics). Defaults to ``"none"``.
         leaky_relu_slope: float. Defaults to 0.2.
@@ -71,14 +77,13 @@ class Generator(keras.Model):
         self.resolution = resolution
         self.channels = channels
         self.filters = filters
-        if normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization must be one of {NORMALIZATIONS}. Received: {normalization!r}")
+        normalization_layers(normalization)  # validates
         self.output_activation = output_activation
         self.leaky_relu_slope = leaky_relu_slope
         self.normalization = normalization
 
         def activation():
-            return [keras.layers.LeakyReLU(leaky_relu_slope), *_normalization(normalization)]
+            return [*normalization_layers(normalization), keras.layers.LeakyReLU(leaky_relu_slope)]
 
         layers = [keras.layers.Dense(16 * filters), keras.layers.Reshape((4, 4, filters)), *activation()]
         for _ in range(doublings):
@@ -91,6 +96,8 @@ class Generator(keras.Model):
         logits = self.body(knobs, training=training)
         if self.output_activation == "tanh":
             return 0.5 * (keras.ops.tanh(logits) + 1.0)
+        if self.output_activation == "clip":
+            return logits + keras.ops.stop_gradient(keras.ops.clip(logits, 0.0, 1.0) - logits)
         images = keras.ops.sigmoid(logits)
         if self.output_activation == "binary":
             images = images + keras.ops.stop_gradient(keras.ops.round(images) - images)
