@@ -94,6 +94,7 @@ def test_constructor_errors_name_the_value(tiny_model_config, kwargs, message):
     {"generator_normalization": "batch", "discriminator_normalization": "batch", "alternating_updates": True},
     {"generator_normalization": "pixel", "output_activation": "binary"},
     {"output_activation": "clip", "discriminator_blur": 2.0, "discriminator_blur_steps": 10},
+    {"siamese_spectral_norm": True, "spectral_norm": True},
 ], ids=lambda options: "+".join(options))
 def test_every_stabiliser_option_trains_one_step(tiny_model_config, options):
     model = UDGAN(**tiny_model_config, **options)

@@ -45,11 +45,12 @@ class UDGAN(keras.Model):
         spectral_norm: bool. Spectral normalisation on every D layer. Defaults to False.
         r1_weight: float. gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real images;
             0 disables it. Defaults to 0.
-        output_activation: str. ``"sigmoid"`` or ``"tanh"`` (rescaled to [0, 1]).
+        output_activation: str. ``"sigmoid"``, ``"tanh"`` (rescaled to [0, 1]), ``"binary"``
+            or ``"clip"`` (exact 0/1 with straight-through gradients; see ``Generator``).
         siamese_hidden_units: int. Width of the MLP behind vector guidance. Defaults to 64.
         leaky_relu_slope: float. Defaults to 0.2.
         generator_normalization: str. ``"none"`` (the paper), ``"batch"`` or ``"pixel"``
-            normalisation after every hidden generator layer. Defaults to ``"none"``.
+            normalisation before every hidden generator activation. Defaults to ``"none"``.
         instance_noise: float. Standard deviation of Gaussian noise added to every image
             D sees, real and generated (Sonderby et al. 2017), so that D cannot separate
             exactly binary real images from soft generated ones by their pixel values
@@ -66,6 +67,11 @@ class UDGAN(keras.Model):
         discriminator_normalization: str. ``"none"`` (the paper) or ``"batch"``
             (BatchNormalization in D as in DCGAN; D then sees real and generated images in
             separate batches). Defaults to ``"none"``.
+        siamese_spectral_norm: bool. Spectral normalisation in every siamese network. An
+            unconstrained phi_i can amplify imperceptible changes of the image (or of a
+            guidance proxy) until the contrastive margin is met, so the knobs "work" without
+            changing what one sees; a Lipschitz-bounded phi_i cannot. Defaults to False
+            (the paper).
         seed: int or None. Seed of the knob sampler.
 
     Example:
@@ -81,8 +87,7 @@ class UDGAN(keras.Model):
                  r1_weight=0.0, output_activation="sigmoid", siamese_hidden_units=64,
                  leaky_relu_slope=0.2, generator_normalization="none", instance_noise=0.0,
                  discriminator_blur=0.0, discriminator_blur_steps=0, alternating_updates=False,
-                 discriminator_normalization="none", seed=None,
-                 **kwargs):
+                 discriminator_normalization="none", siamese_spectral_norm=False, seed=None, **kwargs):
         super().__init__(**kwargs)
         if knob_sampling not in KNOB_SAMPLING:
             raise ValueError(f"knob_sampling must be one of {KNOB_SAMPLING}. Received: {knob_sampling!r}")
@@ -110,6 +115,7 @@ class UDGAN(keras.Model):
         self.discriminator_blur_steps = int(discriminator_blur_steps)
         self.alternating_updates = bool(alternating_updates)
         self.discriminator_normalization = discriminator_normalization
+        self.siamese_spectral_norm = bool(siamese_spectral_norm)
         if self.discriminator_blur > 0 and self.discriminator_blur_steps < 1:
             raise ValueError("discriminator_blur needs discriminator_blur_steps >= 1 to fade out. "
                              f"Received: discriminator_blur_steps={discriminator_blur_steps!r}")
@@ -141,7 +147,8 @@ class UDGAN(keras.Model):
         outputs in knob order (the layout of ``self.layout.embedding_slices``).
         """
         common = dict(resolution=self.resolution, channels=self.channels, filters=self.filters,
-                      hidden_units=self.siamese_hidden_units, leaky_relu_slope=self.leaky_relu_slope)
+                      hidden_units=self.siamese_hidden_units, leaky_relu_slope=self.leaky_relu_slope,
+                      spectral_norm=self.siamese_spectral_norm)
         unguided = [k for k in self.knobs if not k.guided]
         guided = [k for k in self.knobs if k.guided]
         networks = []
@@ -335,7 +342,8 @@ class UDGAN(keras.Model):
             "instance_noise": self.instance_noise, "discriminator_blur": self.discriminator_blur,
             "discriminator_blur_steps": self.discriminator_blur_steps,
             "alternating_updates": self.alternating_updates,
-            "discriminator_normalization": self.discriminator_normalization, "seed": self.seed,
+            "discriminator_normalization": self.discriminator_normalization,
+            "siamese_spectral_norm": self.siamese_spectral_norm, "seed": self.seed,
         }
 
 

@@ -26,7 +26,9 @@ class SiameseNetwork(keras.Model):
         guidance: None, str or dict. A spec for ``udgan_tf.guidance.build``.
         filters: int. Width of the convolutional body. Defaults to 32.
         hidden_units: int. Width of the MLP body's two hidden layers. Defaults to 64.
-        spectral_norm: bool. Spectral normalisation in the body. Defaults to False.
+        spectral_norm: bool. Spectral normalisation on every layer of the body, which
+            bounds how far phi_i can stretch a small change of its input: the generator
+            must then make visible changes to meet the contrastive margin. Defaults to False.
         leaky_relu_slope: float. Defaults to 0.2.
     """
 
@@ -51,10 +53,14 @@ class SiameseNetwork(keras.Model):
                 downsamplings=max(0, int(math.log2(smallest_side / 4))),
                 leaky_relu_slope=leaky_relu_slope, name="body")
         elif probe.shape.rank == 2:
+            def dense(units, **kw):
+                layer = keras.layers.Dense(units, **kw)
+                return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
+
             self.body = keras.Sequential([
-                keras.layers.Dense(hidden_units), keras.layers.LeakyReLU(leaky_relu_slope),
-                keras.layers.Dense(hidden_units), keras.layers.LeakyReLU(leaky_relu_slope),
-                keras.layers.Dense(output_dim, dtype="float32"),
+                dense(hidden_units), keras.layers.LeakyReLU(leaky_relu_slope),
+                dense(hidden_units), keras.layers.LeakyReLU(leaky_relu_slope),
+                dense(output_dim, dtype="float32"),
             ], name="body")
         else:
             raise ValueError(
