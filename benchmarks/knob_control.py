@@ -77,6 +77,14 @@ def knob_correlations(model, num_bases, num_values, rng):
     return results
 
 
+def training_minutes(run):
+    """Wall-clock minutes of training, from the run's history.csv (None if absent)."""
+    if not run.history_path.exists():
+        return None
+    rows = run.history_path.read_text().strip().splitlines()
+    return round(float(rows[-1].split(",")[1]) / 60, 1) if len(rows) > 1 else None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run-dir", required=True)
@@ -95,21 +103,30 @@ def main(argv=None):
     result = {
         "run_dir": str(run.path),
         "steps": (run.status() or {}).get("step"),
+        "training_minutes": training_minutes(run),
         "real_area_range": area_range,
         "plausible_fraction": plausible_fraction(images, area_range),
         "correlations": knob_correlations(model, args.bases, args.values, rng),
     }
     if args.write:
+        import shutil
+
         from report import update_section
+
+        figure = pathlib.Path(__file__).resolve().parent / "figures" / "dsprites_traversal.png"
+        figure.parent.mkdir(exist_ok=True)
+        shutil.copyfile(run.traversal_path, figure)
 
         rows = "\n".join(f"| `{name}` | {r:+.3f} |" for name, r in result["correlations"].items())
         update_section("knob_control", (
             f"## Knob control on dSprites (`benchmarks/knob_control.py`)\n\n"
             f"Command: `python benchmarks/knob_control.py --run-dir {args.run_dir} --write` "
-            f"on a run of {result['steps']} steps.\n\n"
+            f"on a run of {result['steps']} steps ({result['training_minutes']} minutes of training on 2 cores).\n\n"
             f"Plausible sprites (one object, area within the real range {area_range[0]}-{area_range[1]} px): "
             f"**{100 * result['plausible_fraction']:.1f} %** of {args.samples} random images (target >= 90 %).\n\n"
-            f"| guided knob | Pearson r(knob value, own guidance proxy) (target abs >= 0.9) |\n|---|---|\n{rows}\n"))
+            f"| guided knob | Pearson r(knob value, own guidance proxy) (target abs >= 0.9) |\n|---|---|\n{rows}\n\n"
+            f"Traversal grid of that run (one row per knob, -1 to 1, the others fixed):\n\n"
+            f"![traversal](benchmarks/figures/dsprites_traversal.png)\n"))
     print(json.dumps(result))
 
 

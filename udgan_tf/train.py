@@ -149,11 +149,12 @@ def train(config, output_dir, overwrite=False, verbose="auto"):
     monitor = RunMonitor(run, training)
     steps_per_epoch = min(training["log_every"], training["steps"])
     full_epochs, remainder = divmod(training["steps"], steps_per_epoch)
-    model.fit(dataset, epochs=full_epochs, steps_per_epoch=steps_per_epoch, callbacks=[monitor], verbose=verbose)
+    model.fit(dataset, epochs=full_epochs, steps_per_epoch=steps_per_epoch, callbacks=[monitor], verbose=verbose,
+              shuffle=False)  # the data set is an infinite stream of fresh draws
     if remainder:
         monitor.training = {**training, "log_every": remainder}
         model.fit(dataset, epochs=full_epochs + 1, initial_epoch=full_epochs, steps_per_epoch=remainder,
-                  callbacks=[monitor], verbose=verbose)
+                  callbacks=[monitor], verbose=verbose, shuffle=False)
     run.save_checkpoint(model)
     save_traversal_png(run.traversal_path, model, training["traversal_values"],
                        title=f"{config['dataset']['name']}, step {monitor.step}")
