@@ -200,8 +200,3 @@ def _validate_model_values(model):
 
 def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def dump_config(config, path):
-    with open(path, "w") as f:
-        yaml.safe_dump(config, f, sort_keys=False)
