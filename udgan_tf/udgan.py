@@ -242,14 +242,17 @@ class UDGAN(keras.Model):
         # Real and generated images go through D in separate batches (separate batch
         # statistics when D has batch normalisation).
         real_seen, fake_seen = self.discriminator_view(real_images), self.discriminator_view(fake_images)
-        with tf.GradientTape(watch_accessed_variables=False) as r1_tape:
-            r1_tape.watch(real_seen)
+        if self.r1_weight <= 0:
             real_logits = self.discriminator(real_seen, training=training)
-            real_logits_sum = tf.reduce_sum(real_logits)
+        else:
+            with tf.GradientTape(watch_accessed_variables=False) as r1_tape:
+                r1_tape.watch(real_seen)
+                real_logits = self.discriminator(real_seen, training=training)
+                real_logits_sum = tf.reduce_sum(real_logits)
+            real_gradients = r1_tape.gradient(real_logits_sum, real_seen)
         fake_logits = self.discriminator(fake_seen, training=training)
         d_loss = self.discriminator_loss_fn(real_logits, fake_logits)
         if self.r1_weight > 0:
-            real_gradients = r1_tape.gradient(real_logits_sum, real_seen)
             d_loss += 0.5 * self.r1_weight * losses.r1_penalty(real_gradients)
         return d_loss, fake_logits
 
