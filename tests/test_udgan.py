@@ -81,6 +81,9 @@ def test_get_config_round_trip_and_weights_reload(tmp_path, tiny_model_config):
     ({"gan_loss": "wasserstein"}, "gan_loss must be one of ['hinge', 'non_saturating']"),
     ({"resolution": 48}, "resolution must be a power of two >= 16. Received: resolution=48"),
     ({"knobs": [{"name": "x", "guidance": "centre_of_mass"}]}, "Unknown guidance 'centre_of_mass'"),
+    ({"generator_normalization": "group"}, "normalization must be one of ('none', 'batch', 'pixel')"),
+    ({"output_activation": "relu"}, "output_activation must be one of"),
+    ({"discriminator_blur": 2.0}, "discriminator_blur needs discriminator_blur_steps >= 1"),
 ])
 def test_constructor_errors_name_the_value(tiny_model_config, kwargs, message):
     with pytest.raises(ValueError) as error:
