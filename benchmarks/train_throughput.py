@@ -1,9 +1,10 @@
 """Training speed of the dSprites architecture three ways, in one process.
 
-    python benchmarks/train_throughput.py [--steps 20] [--rounds 3] [--write]
+    python benchmarks/train_throughput.py [--steps 20] [--rounds 3] [--architecture table5] [--write]
 
-Table 5 (2D Shapes), 64x64, a batch of 16 quartets (16 real + 64 generated images per
-step), configs/dsprites.yaml. Each round times, one after the other:
+Table 5 (2D Shapes; ``--architecture dcgan`` for the shipped config's networks), 64x64,
+a batch of 16 quartets (16 real + 64 generated images per step, simultaneous updates),
+the rest as configs/dsprites.yaml. Each round times, one after the other:
   * fit:   ``UDGAN.fit`` (Keras' loop, callbacks, metric trackers), timed from the end of
            its first step to the end of its last (the per-call set-up is not counted);
   * plain: a hand-written ``tf.function`` loop of the same math (sample quartets,
@@ -93,10 +94,13 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=20, help="steps per mode per round (fit, plain)")
     parser.add_argument("--eager-steps", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--architecture", default="table5", choices=("table5", "dcgan"))
     parser.add_argument("--write", action="store_true", help="write the result into BENCHMARKS.md")
     args = parser.parse_args(argv)
 
-    config = config_lib.load_config(args.config, ["training.batch_size=16", "model.alternating_updates=false"])
+    config = config_lib.load_config(args.config, [
+        "training.batch_size=16", "model.real_images_per_quartet=1", "model.alternating_updates=false",
+        f"model.architecture={args.architecture}"])
     keras.utils.set_random_seed(0)
     _, dataset = build_dataset(config)
     model = build_model(config)
@@ -124,8 +128,9 @@ def main(argv=None):
 
         update_section("train_throughput", (
             "## Training throughput (`benchmarks/train_throughput.py`)\n\n"
-            f"Command: `python benchmarks/train_throughput.py --steps {args.steps} --rounds {args.rounds} --write`. "
-            "dSprites architecture (Table 5, 64x64), 16 quartets per step, 2 CPU cores, median of "
+            f"Command: `python benchmarks/train_throughput.py --steps {args.steps} --rounds {args.rounds} "
+            f"--architecture {args.architecture} --write`. "
+            f"dSprites networks (`{args.architecture}`, 64x64), 16 quartets per step, 2 CPU cores, median of "
             f"{args.rounds} interleaved rounds.\n\n"
             "| loop | steps/s | ratio to plain |\n|---|---|---|\n"
             + "".join(f"| {mode} | {result[f'{mode}_steps_per_s']:.3f} | "

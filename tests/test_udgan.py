@@ -44,6 +44,26 @@ def test_table5_architecture_shapes():
     assert discriminator(tf.zeros((2, 64, 64, 1))).shape == (2, 1)
 
 
+def widths_by_side(model, input_shape):
+    """{feature-map side: channels} after every convolution of ``model.body``."""
+    x, widths = tf.zeros(input_shape), {}
+    for layer in model.body.layers:
+        x = layer(x)
+        if "conv" in layer.name:
+            widths[x.shape[1]] = x.shape[-1]
+    return widths
+
+
+def test_dcgan_architecture_is_widest_where_the_image_is_smallest():
+    generator = Generator(latent_dim=10, resolution=64, filters=32, architecture="dcgan", normalization="batch")
+    assert generator.body.layers[0].units == 16 * 256
+    assert widths_by_side(generator, (2, 10)) == {8: 128, 16: 64, 32: 32, 64: 1}
+    assert generator(tf.zeros((2, 10))).shape == (2, 64, 64, 1)
+    discriminator = ConvEncoder(1, resolution=64, filters=32, architecture="dcgan")
+    assert widths_by_side(discriminator, (2, 64, 64, 1)) == {32: 32, 16: 64, 8: 128, 4: 256}
+    assert discriminator(tf.zeros((2, 64, 64, 1))).shape == (2, 1)
+
+
 def test_unguided_knobs_share_one_network_and_guided_have_their_own(tiny_model_config):
     model = UDGAN(**tiny_model_config)
     names = [net.name for net in model.siamese_networks]
@@ -84,6 +104,8 @@ def test_get_config_round_trip_and_weights_reload(tmp_path, tiny_model_config):
     ({"generator_normalization": "group"}, "normalization must be one of ('none', 'batch', 'pixel')"),
     ({"output_activation": "relu"}, "output_activation must be one of"),
     ({"discriminator_blur": 2.0}, "discriminator_blur needs discriminator_blur_steps >= 1"),
+    ({"architecture": "resnet"}, "architecture must be one of ('table5', 'dcgan'). Received: 'resnet'"),
+    ({"real_images_per_quartet": 0}, "real_images_per_quartet must be a positive integer. Received: 0"),
 ])
 def test_constructor_errors_name_the_value(tiny_model_config, kwargs, message):
     with pytest.raises(ValueError) as error:
@@ -98,6 +120,7 @@ def test_constructor_errors_name_the_value(tiny_model_config, kwargs, message):
     {"generator_normalization": "pixel", "output_activation": "binary"},
     {"output_activation": "clip", "discriminator_blur": 2.0, "discriminator_blur_steps": 10},
     {"siamese_spectral_norm": True, "spectral_norm": True},
+    {"architecture": "dcgan", "generator_normalization": "batch", "discriminator_normalization": "batch"},
 ], ids=lambda options: "+".join(options))
 def test_every_stabiliser_option_trains_one_step(tiny_model_config, options):
     model = UDGAN(**tiny_model_config, **options)
@@ -128,3 +151,29 @@ def test_gaussian_blur_is_identity_at_zero_and_keeps_mass():
     np.testing.assert_allclose(gaussian_blur(images, tf.constant(0.0), 2.0).numpy(), images.numpy(), atol=1e-6)
     blurred = gaussian_blur(images, tf.constant(1.5), 2.0).numpy()
     assert blurred.sum() == pytest.approx(1.0, rel=1e-5) and blurred.max() < 0.2
+
+
+def test_real_images_per_quartet_sets_how_many_quartets_a_batch_makes(tiny_model_config):
+    model = UDGAN(**tiny_model_config, real_images_per_quartet=4)
+    model.compile()
+    model.fit(real_batches(batch=8), steps_per_epoch=1, verbose=0)
+    # Each quartet updates exactly one per-knob tracker: 8 real images -> 2 quartets.
+    assert sum(float(tracker.count) for tracker in model.knob_loss_trackers) == 2
+
+
+def test_vector_guidance_is_standardised_so_the_proxy_scale_does_not_matter():
+    from udgan_tf import guidance
+    from udgan_tf.networks import SiameseNetwork
+
+    guidance.register("tiny_center_of_mass_x", lambda images: 0.1 * guidance.center_of_mass_x(images))
+    try:
+        columns = np.random.RandomState(0).randint(0, 16, size=16)
+        images = tf.reshape(tf.one_hot(8 * 16 + columns, 256), (16, 16, 16, 1))  # one lit pixel each
+        raw = SiameseNetwork(2, 16, 1, guidance="center_of_mass_x")
+        tiny = SiameseNetwork(2, 16, 1, guidance="tiny_center_of_mass_x")
+        tiny.set_weights(raw.get_weights())
+        # A proxy 10x smaller (like object size against centre of mass) reaches the MLP
+        # on the same scale, so its knob can meet the contrastive margin as quickly.
+        np.testing.assert_allclose(tiny(images, training=True), raw(images, training=True), rtol=2e-2, atol=1e-4)
+    finally:
+        guidance.unregister("tiny_center_of_mass_x")

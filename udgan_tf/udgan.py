@@ -24,8 +24,8 @@ class UDGAN(keras.Model):
     All unguided knobs share one siamese network whose output holds one slice per knob
     (§4.1, footnote 1); each guided knob has its own network behind its guidance.
 
-    The batch given to ``fit`` holds real images ``[B, R, R, C]`` in [0, 1]; B is also
-    the number of quartets, so G makes 4 B images per step. D, G and the siamese
+    The batch given to ``fit`` holds real images ``[B, R, R, C]`` in [0, 1]; G makes
+    ``B // real_images_per_quartet`` quartets per step (4 images each). D, G and the siamese
     networks are updated simultaneously from one forward pass, or D first and then G
     and the siamese networks against the updated D (``alternating_updates``).
 
@@ -35,6 +35,10 @@ class UDGAN(keras.Model):
         channels: int. Image channels C. Defaults to 1.
         filters: int. Convolution width F of Table 5 (32: 2D Shapes, 128: CelebA).
             Defaults to 32.
+        architecture: str. Layout of G, D and the convolutional siamese networks:
+            ``"table5"`` (the paper) or ``"dcgan"`` (4x4 kernels, one convolution per
+            resolution, widest at the lowest resolution; not in the paper; see
+            ``Generator``). Defaults to ``"table5"``.
         contrastive_weight: float. lambda_phi of equation 3 (5: 2D Shapes, 1: CelebA).
             Defaults to 5.0.
         knob_sampling: str. ``"per_quartet"`` draws i for every quartet (same objective
@@ -72,6 +76,10 @@ class UDGAN(keras.Model):
             guidance proxy) until the contrastive margin is met, so the knobs "work" without
             changing what one sees; a Lipschitz-bounded phi_i cannot. Defaults to False
             (the paper).
+        real_images_per_quartet: int. Real images per quartet in a training batch: 1 (B
+            quartets, so D sees 4x more generated than real images per step) or 4 (B / 4
+            quartets: D sees as many real as generated images, as in a plain GAN; not in
+            the paper, which does not say). Defaults to 1.
         seed: int or None. Seed of the knob sampler.
 
     Example:
@@ -82,12 +90,13 @@ class UDGAN(keras.Model):
         >>> history = model.fit(tf.data.Dataset.from_tensors(images).repeat(), steps_per_epoch=1, verbose=0)
     """
 
-    def __init__(self, knobs, resolution=64, channels=1, filters=32, contrastive_weight=5.0,
+    def __init__(self, knobs, resolution=64, channels=1, filters=32, architecture="table5", contrastive_weight=5.0,
                  knob_sampling="per_quartet", gan_loss="non_saturating", spectral_norm=False,
                  r1_weight=0.0, output_activation="sigmoid", siamese_hidden_units=64,
                  leaky_relu_slope=0.2, generator_normalization="none", instance_noise=0.0,
                  discriminator_blur=0.0, discriminator_blur_steps=0, alternating_updates=False,
-                 discriminator_normalization="none", siamese_spectral_norm=False, seed=None, **kwargs):
+                 discriminator_normalization="none", siamese_spectral_norm=False, real_images_per_quartet=1,
+                 seed=None, **kwargs):
         super().__init__(**kwargs)
         if knob_sampling not in KNOB_SAMPLING:
             raise ValueError(f"knob_sampling must be one of {KNOB_SAMPLING}. Received: {knob_sampling!r}")
@@ -101,6 +110,7 @@ class UDGAN(keras.Model):
         self.resolution = resolution
         self.channels = channels
         self.filters = filters
+        self.architecture = architecture
         self.contrastive_weight = float(contrastive_weight)
         self.knob_sampling = knob_sampling
         self.gan_loss = gan_loss
@@ -119,15 +129,20 @@ class UDGAN(keras.Model):
         if self.discriminator_blur > 0 and self.discriminator_blur_steps < 1:
             raise ValueError("discriminator_blur needs discriminator_blur_steps >= 1 to fade out. "
                              f"Received: discriminator_blur_steps={discriminator_blur_steps!r}")
+        if not isinstance(real_images_per_quartet, int) or real_images_per_quartet < 1:
+            raise ValueError("real_images_per_quartet must be a positive integer. "
+                             f"Received: {real_images_per_quartet!r}")
+        self.real_images_per_quartet = real_images_per_quartet
         self.seed = seed
         self.generator_loss_fn, self.discriminator_loss_fn = losses.GAN_LOSSES[gan_loss]
 
         self.generator = Generator(self.layout.latent_dim, resolution, channels, filters,
                                    output_activation, leaky_relu_slope, generator_normalization,
-                                   name="generator")
+                                   architecture, name="generator")
         self.discriminator = ConvEncoder(1, resolution, filters, spectral_norm=spectral_norm,
                                          leaky_relu_slope=leaky_relu_slope,
-                                         normalization=discriminator_normalization, name="discriminator")
+                                         normalization=discriminator_normalization, architecture=architecture,
+                                         name="discriminator")
         self.siamese_networks, self._embedding_order = self._build_siamese_networks()
         self.seed_generator = keras.random.SeedGenerator(seed, name="knob_sampler")
 
@@ -148,7 +163,7 @@ class UDGAN(keras.Model):
         """
         common = dict(resolution=self.resolution, channels=self.channels, filters=self.filters,
                       hidden_units=self.siamese_hidden_units, leaky_relu_slope=self.leaky_relu_slope,
-                      spectral_norm=self.siamese_spectral_norm)
+                      spectral_norm=self.siamese_spectral_norm, architecture=self.architecture)
         unguided = [k for k in self.knobs if not k.guided]
         guided = [k for k in self.knobs if k.guided]
         networks = []
@@ -281,7 +296,10 @@ class UDGAN(keras.Model):
     def train_step(self, data):
         real_images = data[0] if isinstance(data, (tuple, list)) else data
         real_images = tf.cast(real_images, self.compute_dtype)
-        quartets = self.sample_quartets(tf.shape(real_images)[0])
+        num_quartets = tf.shape(real_images)[0] // self.real_images_per_quartet
+        tf.debugging.assert_positive(num_quartets, message=(
+            f"A training batch needs at least real_images_per_quartet={self.real_images_per_quartet} images"))
+        quartets = self.sample_quartets(num_quartets)
         if self.alternating_updates:
             result = self._alternating_step(real_images, quartets)
         else:
@@ -336,6 +354,7 @@ class UDGAN(keras.Model):
             **super().get_config(),
             "knobs": [knob.to_config() for knob in self.knobs],
             "resolution": self.resolution, "channels": self.channels, "filters": self.filters,
+            "architecture": self.architecture,
             "contrastive_weight": self.contrastive_weight, "knob_sampling": self.knob_sampling,
             "gan_loss": self.gan_loss, "spectral_norm": self.spectral_norm, "r1_weight": self.r1_weight,
             "output_activation": self.output_activation,
@@ -346,7 +365,8 @@ class UDGAN(keras.Model):
             "discriminator_blur_steps": self.discriminator_blur_steps,
             "alternating_updates": self.alternating_updates,
             "discriminator_normalization": self.discriminator_normalization,
-            "siamese_spectral_norm": self.siamese_spectral_norm, "seed": self.seed,
+            "siamese_spectral_norm": self.siamese_spectral_norm,
+            "real_images_per_quartet": self.real_images_per_quartet, "seed": self.seed,
         }
 
 

@@ -2,16 +2,18 @@
 
 import keras
 
-from udgan_tf.networks.generator import check_resolution, normalization_layers
+from udgan_tf.networks.generator import check_architecture, check_resolution, dcgan_widths, normalization_layers
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
 class ConvEncoder(keras.Model):
     """Images ``[B, R, R, C]`` -> vectors ``[B, output_dim]``.
 
-    The generator of Table 5 inverted: Conv2D 1x1 -> [Conv2D 3x3, Conv2D 3x3 stride 2]
-    per halving down to 4x4 -> flatten (16 F) -> Dense(output_dim). Leaky ReLU after
-    every layer but the last. D is ``ConvEncoder(output_dim=1)``; an unguided siamese
+    ``architecture="table5"``: the generator of Table 5 inverted: Conv2D 1x1 ->
+    [Conv2D 3x3, Conv2D 3x3 stride 2] per halving down to 4x4 -> flatten (16 F) ->
+    Dense(output_dim). ``architecture="dcgan"``: one Conv2D 4x4 stride 2 per halving,
+    doubling the width from F (F, 2F, 4F, 8F for 64 -> 4 px) -> flatten -> Dense, the
+    DCGAN discriminator. Leaky ReLU after every layer but the last. D is ``ConvEncoder(output_dim=1)``; an unguided siamese
     network is ``ConvEncoder(output_dim=number of unguided embedding dims)``.
 
     Args:
@@ -28,6 +30,7 @@ class ConvEncoder(keras.Model):
         downsamplings: int or None. Number of stride-2 stages; None derives it from
             ``resolution`` so the last feature map is 4x4.
         leaky_relu_slope: float. Defaults to 0.2.
+        architecture: str. ``"table5"`` or ``"dcgan"``. Defaults to ``"table5"``.
 
     Example:
         >>> d = ConvEncoder(output_dim=1, resolution=16, filters=8)
@@ -36,7 +39,8 @@ class ConvEncoder(keras.Model):
     """
 
     def __init__(self, output_dim, resolution=64, filters=32, spectral_norm=False,
-                 downsamplings=None, leaky_relu_slope=0.2, normalization="none", **kwargs):
+                 downsamplings=None, leaky_relu_slope=0.2, normalization="none",
+                 architecture="table5", **kwargs):
         super().__init__(**kwargs)
         if downsamplings is None:
             downsamplings = check_resolution(resolution)
@@ -48,15 +52,24 @@ class ConvEncoder(keras.Model):
         self.leaky_relu_slope = leaky_relu_slope
         self.normalization = normalization
         normalization_layers(normalization)  # validates
+        check_architecture(architecture)
+        self.architecture = architecture
 
         def weighted(layer):
             return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
 
-        layers = [weighted(keras.layers.Conv2D(filters, 1)), keras.layers.LeakyReLU(leaky_relu_slope)]
-        for _ in range(downsamplings):
-            for strides in (1, 2):
-                layers += [weighted(keras.layers.Conv2D(filters, 3, strides=strides, padding="same")),
-                           *normalization_layers(normalization), keras.layers.LeakyReLU(leaky_relu_slope)]
+        def conv(width, kernel, strides, normalized=True):
+            return [weighted(keras.layers.Conv2D(width, kernel, strides=strides, padding="same")),
+                    *(normalization_layers(normalization) if normalized else []),
+                    keras.layers.LeakyReLU(leaky_relu_slope)]
+
+        if architecture == "table5":
+            layers = conv(filters, 1, 1, normalized=False)
+            for _ in range(downsamplings):
+                layers += conv(filters, 3, 1) + conv(filters, 3, 2)
+        else:
+            widths = dcgan_widths(filters, downsamplings)[::-1]
+            layers = [layer for k, width in enumerate(widths) for layer in conv(width, 4, 2, normalized=k > 0)]
         layers += [keras.layers.Flatten(), weighted(keras.layers.Dense(output_dim, dtype="float32"))]
         self.body = keras.Sequential(layers, name="body")
 
@@ -67,4 +80,4 @@ class ConvEncoder(keras.Model):
         return {**super().get_config(), "output_dim": self.output_dim, "resolution": self.resolution,
                 "filters": self.filters, "spectral_norm": self.spectral_norm,
                 "downsamplings": self.downsamplings, "leaky_relu_slope": self.leaky_relu_slope,
-                "normalization": self.normalization}
+                "normalization": self.normalization, "architecture": self.architecture}

@@ -6,6 +6,18 @@ import keras
 
 OUTPUT_ACTIVATIONS = ("sigmoid", "tanh", "binary", "clip")
 NORMALIZATIONS = ("none", "batch", "pixel")
+ARCHITECTURES = ("table5", "dcgan")
+
+
+def check_architecture(architecture):
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {ARCHITECTURES}. Received: {architecture!r}")
+
+
+def dcgan_widths(filters, stages):
+    """Channel widths of the DCGAN layout, widest at the lowest resolution:
+    ``[8F, 4F, 2F, F]`` for 4 stages (``filters * 2**(stages - 1 - k)`` at stage k)."""
+    return [filters * 2 ** (stages - 1 - k) for k in range(stages)]
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
@@ -38,9 +50,15 @@ def check_resolution(resolution):
 class Generator(keras.Model):
     """G: knobs ``[B, Z]`` -> images ``[B, R, R, C]`` in [0, 1].
 
-    Table 5: Dense(16 F) -> reshape to 4x4xF -> [Conv2DTranspose 3x3 stride 2, Conv2D 3x3]
-    per doubling up to R -> Conv2D 1x1 to C channels. Leaky ReLU after every layer but
-    the last. F = 32 for 2D Shapes, 128 for CelebA.
+    ``architecture="table5"`` (the paper): Dense(16 F) -> reshape to 4x4xF ->
+    [Conv2DTranspose 3x3 stride 2, Conv2D 3x3] per doubling up to R -> Conv2D 1x1 to C
+    channels; F = 32 for 2D Shapes, 128 for CelebA. ``architecture="dcgan"`` (Radford et
+    al. 2016; not in the paper): Dense to 4x4x(2^(n-1) F) -> one Conv2DTranspose 4x4
+    stride 2 per doubling, halving the width down to F, the last one straight to C
+    channels (n doublings; for R = 64, F = 32: 256, 128, 64, 32 channels at 4..32 px).
+    It is wide where the image is small and spends no extra convolution at full
+    resolution, which is what lets G draw dSprites on a CPU budget (BENCHMARKS.md).
+    Leaky ReLU after every layer but the last.
 
     Args:
         latent_dim: int. Z, the total width of the knobs.
@@ -58,6 +76,7 @@ class Generator(keras.Model):
             ``"batch"`` (BatchNormalization, as in DCGAN) or ``"pixel"`` (pixel-wise
             feature normalisation, no batch statistics). Defaults to ``"none"``.
         leaky_relu_slope: float. Defaults to 0.2.
+        architecture: str. ``"table5"`` or ``"dcgan"``, see above. Defaults to ``"table5"``.
 
     Example:
         >>> g = Generator(latent_dim=10, resolution=16, channels=1, filters=8)
@@ -66,7 +85,8 @@ class Generator(keras.Model):
     """
 
     def __init__(self, latent_dim, resolution=64, channels=1, filters=32,
-                 output_activation="sigmoid", leaky_relu_slope=0.2, normalization="none", **kwargs):
+                 output_activation="sigmoid", leaky_relu_slope=0.2, normalization="none",
+                 architecture="table5", **kwargs):
         super().__init__(**kwargs)
         doublings = check_resolution(resolution)
         if output_activation not in OUTPUT_ACTIVATIONS:
@@ -78,6 +98,8 @@ class Generator(keras.Model):
         self.channels = channels
         self.filters = filters
         normalization_layers(normalization)  # validates
+        check_architecture(architecture)
+        self.architecture = architecture
         self.output_activation = output_activation
         self.leaky_relu_slope = leaky_relu_slope
         self.normalization = normalization
@@ -85,11 +107,18 @@ class Generator(keras.Model):
         def activation():
             return [*normalization_layers(normalization), keras.layers.LeakyReLU(leaky_relu_slope)]
 
-        layers = [keras.layers.Dense(16 * filters), keras.layers.Reshape((4, 4, filters)), *activation()]
-        for _ in range(doublings):
-            layers += [keras.layers.Conv2DTranspose(filters, 3, strides=2, padding="same"), *activation(),
-                       keras.layers.Conv2D(filters, 3, padding="same"), *activation()]
-        layers.append(keras.layers.Conv2D(channels, 1, dtype="float32"))
+        if architecture == "table5":
+            layers = [keras.layers.Dense(16 * filters), keras.layers.Reshape((4, 4, filters)), *activation()]
+            for _ in range(doublings):
+                layers += [keras.layers.Conv2DTranspose(filters, 3, strides=2, padding="same"), *activation(),
+                           keras.layers.Conv2D(filters, 3, padding="same"), *activation()]
+            layers.append(keras.layers.Conv2D(channels, 1, dtype="float32"))
+        else:
+            widths = dcgan_widths(filters, doublings)
+            layers = [keras.layers.Dense(16 * widths[0]), keras.layers.Reshape((4, 4, widths[0])), *activation()]
+            for width in widths[1:]:
+                layers += [keras.layers.Conv2DTranspose(width, 4, strides=2, padding="same"), *activation()]
+            layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", dtype="float32"))
         self.body = keras.Sequential(layers, name="body")
 
     def call(self, knobs, training=False):
@@ -107,4 +136,4 @@ class Generator(keras.Model):
         return {**super().get_config(), "latent_dim": self.latent_dim, "resolution": self.resolution,
                 "channels": self.channels, "filters": self.filters,
                 "output_activation": self.output_activation, "leaky_relu_slope": self.leaky_relu_slope,
-                "normalization": self.normalization}
+                "normalization": self.normalization, "architecture": self.architecture}

@@ -17,7 +17,8 @@ class SiameseNetwork(keras.Model):
     With guidance (UD-GAN-G) the guidance function g restricts the input: when g returns
     images (a crop, an edge map) the body is the same convolutional encoder sized to
     g's output; when g returns vectors (centre of mass, size, average colour; Appendix
-    B, D) the body is a small MLP, since the paper feeds e.g. phi_X(M_x) a scalar.
+    B, D) the body is a small MLP, since the paper feeds e.g. phi_X(M_x) a scalar; the MLP
+    first standardises the proxy over the batch (BatchNormalization without scale/offset).
 
     Args:
         output_dim: int. Embedding dimensions.
@@ -30,10 +31,12 @@ class SiameseNetwork(keras.Model):
             bounds how far phi_i can stretch a small change of its input: the generator
             must then make visible changes to meet the contrastive margin. Defaults to False.
         leaky_relu_slope: float. Defaults to 0.2.
+        architecture: str. Layout of the convolutional body, ``"table5"`` or ``"dcgan"``
+            (see ``ConvEncoder``). Defaults to ``"table5"``.
     """
 
     def __init__(self, output_dim, resolution, channels, guidance=None, filters=32,
-                 hidden_units=64, spectral_norm=False, leaky_relu_slope=0.2, **kwargs):
+                 hidden_units=64, spectral_norm=False, leaky_relu_slope=0.2, architecture="table5", **kwargs):
         super().__init__(**kwargs)
         self.output_dim = output_dim
         self.resolution = resolution
@@ -43,6 +46,7 @@ class SiameseNetwork(keras.Model):
         self.hidden_units = hidden_units
         self.spectral_norm = spectral_norm
         self.leaky_relu_slope = leaky_relu_slope
+        self.architecture = architecture
         self.guidance_fn = None if guidance is None else guidance_lib.build(guidance)
 
         probe = self.guide(tf.zeros((1, resolution, resolution, channels)))
@@ -51,13 +55,20 @@ class SiameseNetwork(keras.Model):
             self.body = ConvEncoder(
                 output_dim, resolution=resolution, filters=filters, spectral_norm=spectral_norm,
                 downsamplings=max(0, int(math.log2(smallest_side / 4))),
-                leaky_relu_slope=leaky_relu_slope, name="body")
+                leaky_relu_slope=leaky_relu_slope, architecture=architecture, name="body")
         elif probe.shape.rank == 2:
             def dense(units, **kw):
                 layer = keras.layers.Dense(units, **kw)
                 return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
 
+            # The proxies live on very different scales (centre of mass spans ~0.5, the
+            # object size S of equation 8 only ~0.015 on dSprites); Adam moves weights by
+            # about the learning rate per step, so an MLP fed a raw S would need many
+            # thousands of steps just to scale its input up to the contrastive margin.
+            # Standardising the proxy over the batch of quartets puts every guided knob
+            # on the same footing (at inference the moving statistics are used).
             self.body = keras.Sequential([
+                keras.layers.BatchNormalization(center=False, scale=False, epsilon=1e-5),
                 dense(hidden_units), keras.layers.LeakyReLU(leaky_relu_slope),
                 dense(hidden_units), keras.layers.LeakyReLU(leaky_relu_slope),
                 dense(output_dim, dtype="float32"),
@@ -80,4 +91,4 @@ class SiameseNetwork(keras.Model):
         return {**super().get_config(), "output_dim": self.output_dim, "resolution": self.resolution,
                 "channels": self.channels, "guidance": self.guidance, "filters": self.filters,
                 "hidden_units": self.hidden_units, "spectral_norm": self.spectral_norm,
-                "leaky_relu_slope": self.leaky_relu_slope}
+                "leaky_relu_slope": self.leaky_relu_slope, "architecture": self.architecture}
