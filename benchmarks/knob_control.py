@@ -59,6 +59,34 @@ def plausible_fraction(images, area_range):
     return float(np.mean([is_plausible_sprite(image, area_range) for image in images]))
 
 
+def failure_reasons(images, area_range, min_share=0.9):
+    """Fractions of images whose lit area is below / above the real range, or whose
+    largest object holds less than ``min_share`` of the lit pixels (in pieces)."""
+    from scipy import ndimage
+
+    lit = images[..., 0] > 0.5
+    areas = lit.sum(axis=(1, 2))
+    shares = []
+    for mask, area in zip(lit, areas):
+        labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+        shares.append(np.bincount(labels.ravel())[1:].max() / area if count else 0.0)
+    return {"too_small": float(np.mean(areas < area_range[0])), "too_large": float(np.mean(areas > area_range[1])),
+            "in_pieces": float(np.mean(np.array(shares) < min_share))}
+
+
+def proxy_percentiles(model, generated, real):
+    """1st/50th/99th percentiles of each guided knob's scalar proxy on generated and real images."""
+    result = {}
+    for knob in model.knobs:
+        if knob.guided:
+            proxy = guidance.build(knob.guidance)
+            values = {name: np.asarray(proxy(images)) for name, images in (("generated", generated), ("real", real))}
+            if values["real"].ndim == 2 and values["real"].shape[1] == 1:
+                result[knob.name] = {name: np.percentile(v[:, 0], [1, 50, 99]).round(4).tolist()
+                                     for name, v in values.items()}
+    return result
+
+
 def knob_correlations(model, num_bases, num_values, rng):
     """Pearson r between each guided knob's value and its guidance proxy on G's image."""
     results = {}
@@ -106,8 +134,12 @@ def main(argv=None):
         "training_minutes": training_minutes(run),
         "real_area_range": area_range,
         "plausible_fraction": plausible_fraction(images, area_range),
+        "failures": failure_reasons(images, area_range),
         "correlations": knob_correlations(model, args.bases, args.values, rng),
     }
+    data = DSprites(resolution=model.resolution)
+    real = data.sample_observations_from_factors(data.sample_factors(args.samples, rng)).astype(np.float32)
+    result["proxy_percentiles"] = proxy_percentiles(model, images, real)
     if args.write:
         import shutil
 
@@ -117,14 +149,18 @@ def main(argv=None):
         figure.parent.mkdir(exist_ok=True)
         shutil.copyfile(run.traversal_path, figure)
 
-        rows = "\n".join(f"| `{name}` | {r:+.3f} |" for name, r in result["correlations"].items())
+        rows = "\n".join(f"| `{name}` | {r:+.3f} | {result['proxy_percentiles'][name]['generated']} | "
+                         f"{result['proxy_percentiles'][name]['real']} |" for name, r in result["correlations"].items())
+        failures = ", ".join(f"{key.replace('_', ' ')} {100 * value:.1f} %" for key, value in result["failures"].items())
         update_section("knob_control", (
             f"## Knob control on dSprites (`benchmarks/knob_control.py`)\n\n"
             f"Command: `python benchmarks/knob_control.py --run-dir {args.run_dir} --write` "
             f"on a run of {result['steps']} steps ({result['training_minutes']} minutes of training on 2 cores).\n\n"
             f"Plausible sprites (one object, area within the real range {area_range[0]}-{area_range[1]} px): "
-            f"**{100 * result['plausible_fraction']:.1f} %** of {args.samples} random images (target >= 90 %).\n\n"
-            f"| guided knob | Pearson r(knob value, own guidance proxy) (target abs >= 0.9) |\n|---|---|\n{rows}\n\n"
+            f"**{100 * result['plausible_fraction']:.1f} %** of {args.samples} random images (target >= 90 %). "
+            f"Not plausible: {failures}.\n\n"
+            f"| guided knob | Pearson r(knob value, own guidance proxy) (target abs >= 0.9) "
+            f"| proxy 1st/50th/99th percentile, generated | same, real images |\n|---|---|---|---|\n{rows}\n\n"
             f"Traversal grid of that run (one row per knob, -1 to 1, the others fixed):\n\n"
             f"![traversal](benchmarks/figures/dsprites_traversal.png)\n"))
     print(json.dumps(result))

@@ -126,8 +126,9 @@ def main(argv=None):
     if args.write:
         from report import update_section
 
-        update_section("train_throughput", (
-            "## Training throughput (`benchmarks/train_throughput.py`)\n\n"
+        section = "train_throughput" if args.architecture == "table5" else f"train_throughput_{args.architecture}"
+        update_section(section, (
+            f"## Training throughput, `{args.architecture}` networks (`benchmarks/train_throughput.py`)\n\n"
             f"Command: `python benchmarks/train_throughput.py --steps {args.steps} --rounds {args.rounds} "
             f"--architecture {args.architecture} --write`. "
             f"dSprites networks (`{args.architecture}`, 64x64), 16 quartets per step, 2 CPU cores, median of "

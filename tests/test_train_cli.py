@@ -66,6 +66,7 @@ def test_finished_run_is_not_overwritten_silently(tmp_path, tiny_config_file, ca
     (["--set", "model.knobs=[{name: x, guidance: center_of_mas_x}]"], "Unknown guidance 'center_of_mas_x'. Registered:"),
     (["--steps", "0"], "training.steps must be a positive integer. Received: 0"),
     (["--batch-size", "-2"], "training.batch_size must be a positive integer. Received: -2"),
+    (["--batch-size", "2"], "training.batch_size=2 makes no quartet: it must be >= model.real_images_per_quartet=4"),
     (["--set", "model.resolution=48"], "resolution must be a power of two >= 16. Received: resolution=48"),
     (["--set", "model.resolution=128"], "resolution must be one of (64, 32, 16)"),
     (["--set", "model.channels=3"], "set model.resolution / model.channels to match"),

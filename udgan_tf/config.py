@@ -22,7 +22,7 @@ CONFIG_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"
 
 TRAINING_DEFAULTS = {
     "steps": 3000,            # optimisation steps
-    "batch_size": 16,         # quartets per step = real images per step; G makes 4x as many
+    "batch_size": 16,         # real images per step; G makes batch_size // real_images_per_quartet quartets
     "seed": 0,                # seeds the data order, the weights and the knob sampler
     "log_every": 100,         # steps per Keras "epoch": one progress bar, one log row
     "image_every": 500,       # steps between traversal grids in TensorBoard
@@ -181,6 +181,10 @@ def validate_config(config):
     if not isinstance(config["dataset"].get("name"), str):
         raise ConfigError("dataset.name is required, e.g. dataset: {name: dsprites}.")
     _validate_model_values(config["model"])
+    per_quartet = config["model"].get("real_images_per_quartet", 1)
+    if isinstance(per_quartet, int) and config["training"]["batch_size"] < per_quartet:
+        raise ConfigError(f"training.batch_size={config['training']['batch_size']} makes no quartet: it must be "
+                          f">= model.real_images_per_quartet={per_quartet}.")
 
 
 def _validate_model_values(model):

@@ -32,7 +32,7 @@ def parse_args(argv=None):
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override a config value, e.g. --set model.contrastive_weight=3 (repeatable)")
     parser.add_argument("--steps", type=int, help="training steps (training.steps)")
-    parser.add_argument("--batch-size", type=int, help="quartets per step (training.batch_size)")
+    parser.add_argument("--batch-size", type=int, help="real images per step (training.batch_size)")
     parser.add_argument("--output-dir", help="run directory; default runs/<dataset>-<timestamp>")
     parser.add_argument("--overwrite", action="store_true", help="delete an existing run in --output-dir first")
     return parser.parse_args(argv)

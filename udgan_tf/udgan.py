@@ -296,6 +296,9 @@ class UDGAN(keras.Model):
     def train_step(self, data):
         real_images = data[0] if isinstance(data, (tuple, list)) else data
         real_images = tf.cast(real_images, self.compute_dtype)
+        for network in self.siamese_networks:
+            if network.standardization is not None:
+                network.standardization.update(network.guide(real_images))
         num_quartets = tf.shape(real_images)[0] // self.real_images_per_quartet
         tf.debugging.assert_positive(num_quartets, message=(
             f"A training batch needs at least real_images_per_quartet={self.real_images_per_quartet} images"))

@@ -2,6 +2,6 @@
 
 from udgan_tf.networks.conv_encoder import ConvEncoder
 from udgan_tf.networks.generator import Generator
-from udgan_tf.networks.siamese_network import SiameseNetwork
+from udgan_tf.networks.siamese_network import RealProxyStandardization, SiameseNetwork
 
-__all__ = ["ConvEncoder", "Generator", "SiameseNetwork"]
+__all__ = ["ConvEncoder", "Generator", "RealProxyStandardization", "SiameseNetwork"]

@@ -10,6 +10,58 @@ from udgan_tf.networks.conv_encoder import ConvEncoder
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
+class RealProxyStandardization(keras.layers.Layer):
+    """Standardises a guidance proxy by its statistics on REAL images. ``[B, D] -> [B, D]``.
+
+    ``z = (p - mean_real) / std_real``, then ``limit * tanh(z / limit)``: linear over the
+    range real images span, saturating for far-off values. The proxies live on very
+    different scales (centre of mass spans ~0.5 on dSprites, the object size S of
+    equation 8 only ~0.015), and Adam moves weights by about the learning rate per step,
+    so an MLP fed a raw S would need many thousands of steps to scale its input up to
+    the contrastive margin. Batch statistics of generated images would not do either:
+    early generators draw extra blobs and specks whose S is 10-50 real standard
+    deviations off, and they would set the scale. The mean and variance are running
+    averages over the real batches that ``UDGAN.train_step`` passes to ``update``; the
+    first update sets them. Before any update it is ``limit * tanh(p / limit)``.
+
+    Args:
+        momentum: float. Weight of the old statistics in the running average. Defaults to 0.99.
+        limit: float. Where the tanh saturates, in real standard deviations. Defaults to 5.
+        epsilon: float. Added to the variance. Defaults to 1e-8.
+    """
+
+    def __init__(self, momentum=0.99, limit=5.0, epsilon=1e-8, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = momentum
+        self.limit = limit
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        dim = input_shape[-1]
+        common = dict(trainable=False, aggregation="mean", autocast=False)
+        self.mean = self.add_weight(shape=(dim,), initializer="zeros", name="mean", **common)
+        self.variance = self.add_weight(shape=(dim,), initializer="ones", name="variance", **common)
+        self.num_updates = self.add_weight(shape=(), initializer="zeros", name="num_updates", **common)
+
+    def update(self, real_proxies):
+        """Folds the proxies of a batch of real images ``[B, D]`` into the running statistics."""
+        if not self.built:
+            self.build(real_proxies.shape)
+        mean, variance = tf.nn.moments(tf.cast(real_proxies, "float32"), axes=[0])
+        rate = tf.where(self.num_updates > 0, 1.0 - self.momentum, 1.0)
+        self.mean.assign(self.mean + rate * (mean - self.mean))
+        self.variance.assign(self.variance + rate * (variance - self.variance))
+        self.num_updates.assign_add(1.0)
+
+    def call(self, proxies):
+        z = (proxies - self.mean) * tf.math.rsqrt(self.variance + self.epsilon)
+        return self.limit * tf.tanh(z / self.limit)
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "limit": self.limit, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable("udgan_tf")
 class SiameseNetwork(keras.Model):
     """phi_i(g(x)): images ``[B, R, R, C]`` -> embeddings ``[B, output_dim]``.
 
@@ -18,7 +70,8 @@ class SiameseNetwork(keras.Model):
     images (a crop, an edge map) the body is the same convolutional encoder sized to
     g's output; when g returns vectors (centre of mass, size, average colour; Appendix
     B, D) the body is a small MLP, since the paper feeds e.g. phi_X(M_x) a scalar; the MLP
-    first standardises the proxy over the batch (BatchNormalization without scale/offset).
+    first standardises the proxy by its statistics on real images
+    (``RealProxyStandardization``; ``UDGAN.train_step`` keeps them up to date).
 
     Args:
         output_dim: int. Embedding dimensions.
@@ -48,6 +101,7 @@ class SiameseNetwork(keras.Model):
         self.leaky_relu_slope = leaky_relu_slope
         self.architecture = architecture
         self.guidance_fn = None if guidance is None else guidance_lib.build(guidance)
+        self.standardization = None  # set for vector proxies
 
         probe = self.guide(tf.zeros((1, resolution, resolution, channels)))
         if probe.shape.rank == 4:
@@ -61,14 +115,9 @@ class SiameseNetwork(keras.Model):
                 layer = keras.layers.Dense(units, **kw)
                 return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
 
-            # The proxies live on very different scales (centre of mass spans ~0.5, the
-            # object size S of equation 8 only ~0.015 on dSprites); Adam moves weights by
-            # about the learning rate per step, so an MLP fed a raw S would need many
-            # thousands of steps just to scale its input up to the contrastive margin.
-            # Standardising the proxy over the batch of quartets puts every guided knob
-            # on the same footing (at inference the moving statistics are used).
+            self.standardization = RealProxyStandardization(name="standardization")
             self.body = keras.Sequential([
-                keras.layers.BatchNormalization(center=False, scale=False, epsilon=1e-5),
+                self.standardization,
                 dense(hidden_units), keras.layers.LeakyReLU(leaky_relu_slope),
                 dense(hidden_units), keras.layers.LeakyReLU(leaky_relu_slope),
                 dense(output_dim, dtype="float32"),
