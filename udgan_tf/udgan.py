@@ -76,10 +76,10 @@ class UDGAN(keras.Model):
             guidance proxy) until the contrastive margin is met, so the knobs "work" without
             changing what one sees; a Lipschitz-bounded phi_i cannot. Defaults to False
             (the paper).
-        real_images_per_quartet: int. Real images per quartet in a training batch: 1 (B
-            quartets, so D sees 4x more generated than real images per step) or 4 (B / 4
-            quartets: D sees as many real as generated images, as in a plain GAN; not in
-            the paper, which does not say). Defaults to 1.
+        real_images_per_quartet: int >= 1. Real images per quartet in a training batch,
+            e.g. 1 (B quartets: D sees 4x more generated than real images per step) or 4
+            (B / 4 quartets: D sees as many real as generated images, as in a plain GAN;
+            the paper does not say). Defaults to 1.
         seed: int or None. Seed of the knob sampler.
 
     Example:

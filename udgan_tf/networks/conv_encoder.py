@@ -13,8 +13,9 @@ class ConvEncoder(keras.Model):
     [Conv2D 3x3, Conv2D 3x3 stride 2] per halving down to 4x4 -> flatten (16 F) ->
     Dense(output_dim). ``architecture="dcgan"``: one Conv2D 4x4 stride 2 per halving,
     doubling the width from F (F, 2F, 4F, 8F for 64 -> 4 px) -> flatten -> Dense, the
-    DCGAN discriminator. Leaky ReLU after every layer but the last. D is ``ConvEncoder(output_dim=1)``; an unguided siamese
-    network is ``ConvEncoder(output_dim=number of unguided embedding dims)``.
+    DCGAN discriminator. Leaky ReLU after every layer but the last. D is
+    ``ConvEncoder(output_dim=1)``; an unguided siamese network is
+    ``ConvEncoder(output_dim=number of unguided embedding dims)``.
 
     Args:
         output_dim: int.
