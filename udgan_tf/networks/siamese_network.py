@@ -19,7 +19,7 @@ class RealProxyStandardization(keras.layers.Layer):
     equation 8 only ~0.015), and Adam moves weights by about the learning rate per step,
     so an MLP fed a raw S would need many thousands of steps to scale its input up to
     the contrastive margin. Batch statistics of generated images would not do either:
-    early generators draw extra blobs and specks whose S is 10-50 real standard
+    generators draw specks and second blobs whose S lies tens of real standard
     deviations off, and they would set the scale. The mean and variance are running
     averages over the real batches that ``UDGAN.train_step`` passes to ``update``; the
     first update sets them. Before any update it is ``limit * tanh(p / limit)``.
