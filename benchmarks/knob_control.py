@@ -42,17 +42,20 @@ def generate(model, latents, batch=256):
     return np.concatenate([np.asarray(model(latents[i:i + batch])) for i in range(0, len(latents), batch)])
 
 
-def is_plausible_sprite(image, area_range, min_share=0.9):
-    """One object of a real sprite's area: ``[H, W, C]`` image -> bool."""
+def object_stats(image):
+    """(lit area in pixels, share of it in the largest 8-connected object) of ``[H, W, C]``."""
     from scipy import ndimage
 
     lit = image[..., 0] > 0.5
     area = int(lit.sum())
-    if not area_range[0] <= area <= area_range[1]:
-        return False
     labels, count = ndimage.label(lit, structure=np.ones((3, 3)))
-    largest = np.bincount(labels.ravel())[1:].max() if count else 0
-    return largest >= min_share * area
+    return area, (np.bincount(labels.ravel())[1:].max() / area if count else 0.0)
+
+
+def is_plausible_sprite(image, area_range, min_share=0.9):
+    """One object of a real sprite's area: ``[H, W, C]`` image -> bool."""
+    area, share = object_stats(image)
+    return area_range[0] <= area <= area_range[1] and share >= min_share
 
 
 def plausible_fraction(images, area_range):
@@ -62,16 +65,9 @@ def plausible_fraction(images, area_range):
 def failure_reasons(images, area_range, min_share=0.9):
     """Fractions of images whose lit area is below / above the real range, or whose
     largest object holds less than ``min_share`` of the lit pixels (in pieces)."""
-    from scipy import ndimage
-
-    lit = images[..., 0] > 0.5
-    areas = lit.sum(axis=(1, 2))
-    shares = []
-    for mask, area in zip(lit, areas):
-        labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
-        shares.append(np.bincount(labels.ravel())[1:].max() / area if count else 0.0)
+    areas, shares = np.array([object_stats(image) for image in images]).T
     return {"too_small": float(np.mean(areas < area_range[0])), "too_large": float(np.mean(areas > area_range[1])),
-            "in_pieces": float(np.mean(np.array(shares) < min_share))}
+            "in_pieces": float(np.mean(shares < min_share))}
 
 
 def proxy_percentiles(model, generated, real):
