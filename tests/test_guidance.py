@@ -14,6 +14,7 @@ BUILTINS = (
     "center_of_mass_y",
     "crop",
     "edges",
+    "object_area",
     "object_size",
 )
 
@@ -24,6 +25,7 @@ SPECS = {
     "center_of_mass_y": "center_of_mass_y",
     "crop": {"name": "crop", "box": "middle_upper"},
     "edges": "edges",
+    "object_area": "object_area",
     "object_size": "object_size",
 }
 
@@ -109,6 +111,25 @@ def test_square_size(s):
     np.testing.assert_allclose(guidance.object_size(img), [[expected]], atol=1e-6, rtol=1e-4)
     centre = (12 + (s - 1) / 2) / (w - 1)
     np.testing.assert_allclose(guidance.center_of_mass_x(img), [[centre]], atol=1e-5)
+
+
+def test_object_area_is_the_lit_share_and_ignores_where_pixels_are():
+    img = np.zeros((2, 10, 20, 3), np.float32)
+    img[0, 2:6, 3:8] = 1.0  # 20 lit pixels
+    img[1, 0, 0] = 1.0  # 6 bright and 5 half-bright pixels spread over the image: 8.5
+    img[1, 9, 19] = 1.0
+    img[1, ::2, 10, :] = 0.5
+    img[1, 1:9:2, 15] = 1.0
+    np.testing.assert_allclose(guidance.object_area(img), [[20 / 200], [8.5 / 200]], rtol=1e-6)
+
+
+def test_a_stray_pixel_moves_object_size_far_more_than_object_area():
+    img = np.zeros((2, 64, 64, 1), np.float32)
+    img[:, 20:34, 20:34] = 1.0  # a 196-pixel square
+    img[1, 60, 60] = 1.0  # plus one speck far away
+    area, size = guidance.object_area(img).numpy()[:, 0], guidance.object_size(img).numpy()[:, 0]
+    assert area[1] / area[0] < 1.01
+    assert size[1] / size[0] > 1.1
 
 
 def test_batch_items_are_independent():
