@@ -84,7 +84,7 @@ def test_embedding_is_in_knob_order_when_guided_and_unguided_interleave():
 
 
 def test_get_config_round_trip_and_weights_reload(tmp_path, tiny_model_config):
-    model = UDGAN(**tiny_model_config, gan_loss="hinge", r1_weight=1.0)
+    model = UDGAN(**tiny_model_config, gan_loss="hinge", r1_weight=1.0, generator_ema_decay=0.9)
     config = model.get_config()
     clone = UDGAN.from_config(config)
     assert clone.get_config() == config
@@ -106,6 +106,7 @@ def test_get_config_round_trip_and_weights_reload(tmp_path, tiny_model_config):
     ({"discriminator_blur": 2.0}, "discriminator_blur needs discriminator_blur_steps >= 1"),
     ({"architecture": "resnet"}, "architecture must be one of ('table5', 'dcgan'). Received: 'resnet'"),
     ({"real_images_per_quartet": 0}, "real_images_per_quartet must be a positive integer. Received: 0"),
+    ({"generator_ema_decay": 1.0}, "generator_ema_decay must be in [0, 1). Received: 1.0"),
 ])
 def test_constructor_errors_name_the_value(tiny_model_config, kwargs, message):
     with pytest.raises(ValueError) as error:
@@ -207,3 +208,49 @@ def test_fit_updates_the_proxy_statistics_from_real_images(tiny_model_config):
     assert size_network.name == "siamese_size"
     np.testing.assert_allclose(size_network.standardization.mean.numpy(),
                                np.mean(guidance.object_size(real).numpy(), axis=0), rtol=1e-5)
+
+
+def test_generator_ema_averages_every_weight_and_is_what_the_model_draws_with(tiny_model_config):
+    decay = 0.75
+    model = UDGAN(**tiny_model_config, generator_normalization="batch", generator_ema_decay=decay)
+    model.compile()
+    initial = [w.numpy().copy() for w in model.generator.weights]
+    np.testing.assert_array_equal(initial[0], model.generator_ema.weights[0].numpy())
+    model.fit(real_batches(), steps_per_epoch=1, verbose=0)
+    for start, trained, average in zip(initial, model.generator.weights, model.generator_ema.weights):
+        np.testing.assert_allclose(average.numpy(), decay * start + (1 - decay) * trained.numpy(), atol=1e-6)
+    assert not model.generator_ema.trainable_weights  # never trained directly
+    z = model.sample_knobs(3, seed=1)
+    np.testing.assert_allclose(model(z).numpy(), model.generator_ema(z).numpy(), atol=1e-6)
+    assert not np.allclose(model(z).numpy(), model.generator(z).numpy(), atol=1e-6)
+
+
+DISTRIBUTED_FIT = """
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from udgan_tf import UDGAN
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    model = UDGAN(knobs=[{"name": "free", "count": 2}, {"name": "size", "guidance": "object_area"}],
+                  resolution=16, filters=8, seed=0, architecture="dcgan", generator_normalization="batch",
+                  discriminator_normalization="batch", alternating_updates=True, generator_ema_decay=0.5)
+    model.compile()
+images = tf.random.stateless_uniform((8, 16, 16, 1), seed=(0, 1))
+history = model.fit(tf.data.Dataset.from_tensors(images).repeat(), steps_per_epoch=2, verbose=0)
+assert all(np.isfinite(v[-1]) for v in history.history.values()), history.history
+assert int(model.optimizer.iterations.numpy()) == 2
+for average in model.generator_ema.weights:
+    replicas = [v.numpy() for v in average.value.values]
+    np.testing.assert_array_equal(replicas[0], replicas[1])
+print("OK")
+"""
+
+
+def test_fit_runs_under_mirrored_strategy_on_two_devices_and_keeps_replicas_equal():
+    import subprocess
+    import sys
+
+    # Logical devices must be set before TensorFlow starts, hence a fresh process.
+    result = subprocess.run([sys.executable, "-c", DISTRIBUTED_FIT], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip().endswith("OK"), result.stderr[-3000:]

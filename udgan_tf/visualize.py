@@ -30,7 +30,7 @@ def traversal_grid(model, num_values=9, seed=0):
     """Generates the traversal grid. Returns float32 ``[N_A, K, R, R, C]`` in [0, 1]."""
     base = np.random.RandomState(seed).uniform(-1, 1, model.layout.latent_dim)
     latents = traversal_latents(model.layout, base, num_values)
-    images = np.asarray(model.generator(latents, training=False))
+    images = np.asarray(model(latents, training=False))
     return images.reshape(len(model.knobs), num_values, *images.shape[1:])
 
 

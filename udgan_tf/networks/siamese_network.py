@@ -128,6 +128,7 @@ class SiameseNetwork(keras.Model):
                 f"Received shape {probe.shape}."
             )
         self.body(probe)
+        self.built = True  # else fit under tf.distribute re-traces the model with images
 
     def guide(self, images):
         """g(x): the guidance function's features, or the images themselves when unguided."""
