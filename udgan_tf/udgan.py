@@ -85,8 +85,10 @@ class UDGAN(keras.Model):
             (B / 4 quartets: D sees as many real as generated images, as in a plain GAN;
             the paper does not say). Defaults to 1.
         generator_ema_decay: float in [0, 1). When > 0, the model keeps an exponential
-            moving average of G's weights, ``G_ema <- decay * G_ema + (1 - decay) * G``
-            after every step (Karras et al. 2018; not in the paper), and ``call`` (every
+            moving average of G's weights, ``G_ema <- d_t * G_ema + (1 - d_t) * G`` after
+            step t with ``d_t = min(decay, (1 + t) / (10 + t))`` (the warm-up of
+            ``tf.train.ExponentialMovingAverage``, so a short run is not dominated by the
+            initial weights; Karras et al. 2018; not in the paper), and ``call`` (every
             inference use: traversals, benchmarks, export) draws with it. Averaging damps
             the step-to-step wobble of a GAN generator, which on dSprites shows as specks
             and broken sprites. Training always uses G itself. Defaults to 0 (off).
@@ -376,12 +378,14 @@ class UDGAN(keras.Model):
         return result
 
     def _update_generator_ema(self):
-        """G_ema <- decay * G_ema + (1 - decay) * G, for every weight (BN statistics too).
+        """G_ema <- d_t * G_ema + (1 - d_t) * G for every weight (BN statistics too), with
+        d_t = min(decay, (1 + t) / (10 + t)) after step t.
 
         Runs in the cross-replica context, as the optimizers' own updates do, so the
         averaged weights stay mirrored under ``tf.distribute``.
         """
-        decay = self.generator_ema_decay
+        step = tf.cast(self.generator_optimizer.iterations, tf.float32)
+        decay = tf.minimum(self.generator_ema_decay, (1.0 + step) / (10.0 + step))
 
         def update(strategy, pairs):
             for average, weight in pairs:
