@@ -107,7 +107,6 @@ def test_get_config_round_trip_and_weights_reload(tmp_path, tiny_model_config):
     ({"architecture": "resnet"}, "architecture must be one of ('table5', 'dcgan'). Received: 'resnet'"),
     ({"real_images_per_quartet": 0}, "real_images_per_quartet must be a positive integer. Received: 0"),
     ({"generator_ema_decay": 1.0}, "generator_ema_decay must be in [0, 1). Received: 1.0"),
-    ({"guidance_proxy_gain": 0}, "guidance_proxy_gain must be > 0. Received: 0"),
 ])
 def test_constructor_errors_name_the_value(tiny_model_config, kwargs, message):
     with pytest.raises(ValueError) as error:
@@ -196,18 +195,6 @@ def test_proxy_standardization_keeps_running_real_statistics_and_saturates():
     out = layer(tf.constant([[3.0], [4.0], [1000.0]])).numpy()[:, 0]
     np.testing.assert_allclose(out[:2], [0.0, 5 * np.tanh(0.2)], rtol=1e-5)
     assert 4.99 < out[2] <= 5.0  # an outlier saturates instead of dominating
-    amplified = RealProxyStandardization.from_config({**layer.get_config(), "gain": 3.0})
-    amplified.build((None, 1))
-    amplified.set_weights(layer.get_weights())
-    np.testing.assert_allclose(amplified(tf.constant([[4.0], [1000.0]])).numpy()[:, 0], 3 * out[1:], rtol=1e-5)
-
-
-def test_guidance_proxy_gain_reaches_every_guided_scalar_network(tiny_model_config):
-    model = UDGAN(**tiny_model_config, guidance_proxy_gain=4.0)
-    gains = [net.standardization.gain for net in model.siamese_networks if net.standardization is not None]
-    assert gains == [4.0, 4.0]
-    clone = UDGAN.from_config(model.get_config())
-    assert [n.standardization.gain for n in clone.siamese_networks if n.standardization is not None] == [4.0, 4.0]
 
 
 def test_fit_updates_the_proxy_statistics_from_real_images(tiny_model_config):

@@ -76,10 +76,6 @@ class UDGAN(keras.Model):
             guidance proxy) until the contrastive margin is met, so the knobs "work" without
             changing what one sees; a Lipschitz-bounded phi_i cannot. Defaults to False
             (the paper).
-        guidance_proxy_gain: float > 0. Multiplies every scalar guidance proxy after its
-            standardisation by real-image statistics (see ``RealProxyStandardization``):
-            headroom for a spectrally normalised phi_i to reach the contrastive margin
-            without the generator leaving the real range. Defaults to 1.
         real_images_per_quartet: int >= 1. Real images per quartet in a training batch,
             e.g. 1 (B quartets: D sees 4x more generated than real images per step) or 4
             (B / 4 quartets: D sees as many real as generated images, as in a plain GAN;
@@ -107,7 +103,7 @@ class UDGAN(keras.Model):
                  r1_weight=0.0, output_activation="sigmoid", siamese_hidden_units=64,
                  leaky_relu_slope=0.2, generator_normalization="none", instance_noise=0.0,
                  discriminator_blur=0.0, discriminator_blur_steps=0, alternating_updates=False,
-                 discriminator_normalization="none", siamese_spectral_norm=False, guidance_proxy_gain=1.0, real_images_per_quartet=1,
+                 discriminator_normalization="none", siamese_spectral_norm=False, real_images_per_quartet=1,
                  generator_ema_decay=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         if knob_sampling not in KNOB_SAMPLING:
@@ -138,9 +134,6 @@ class UDGAN(keras.Model):
         self.alternating_updates = bool(alternating_updates)
         self.discriminator_normalization = discriminator_normalization
         self.siamese_spectral_norm = bool(siamese_spectral_norm)
-        if not guidance_proxy_gain > 0:
-            raise ValueError(f"guidance_proxy_gain must be > 0. Received: {guidance_proxy_gain!r}")
-        self.guidance_proxy_gain = float(guidance_proxy_gain)
         if self.discriminator_blur > 0 and self.discriminator_blur_steps < 1:
             raise ValueError("discriminator_blur needs discriminator_blur_steps >= 1 to fade out. "
                              f"Received: discriminator_blur_steps={discriminator_blur_steps!r}")
@@ -196,7 +189,6 @@ class UDGAN(keras.Model):
             networks.append(SiameseNetwork(sum(k.embedding_dim for k in unguided), name="siamese_unguided", **common))
         for knob in guided:
             networks.append(SiameseNetwork(knob.embedding_dim, guidance=knob.guidance,
-                                           proxy_gain=self.guidance_proxy_gain,
                                            name=f"siamese_{knob.name}", **common))
         # Column of each knob-ordered embedding dim in concat(networks' outputs).
         network_order = unguided + guided
@@ -421,7 +413,6 @@ class UDGAN(keras.Model):
             "alternating_updates": self.alternating_updates,
             "discriminator_normalization": self.discriminator_normalization,
             "siamese_spectral_norm": self.siamese_spectral_norm,
-            "guidance_proxy_gain": self.guidance_proxy_gain,
             "real_images_per_quartet": self.real_images_per_quartet,
             "generator_ema_decay": self.generator_ema_decay, "seed": self.seed,
         }

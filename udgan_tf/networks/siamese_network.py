@@ -13,8 +13,8 @@ from udgan_tf.networks.conv_encoder import ConvEncoder
 class RealProxyStandardization(keras.layers.Layer):
     """Standardises a guidance proxy by its statistics on REAL images. ``[B, D] -> [B, D]``.
 
-    ``z = (p - mean_real) / std_real``, then ``gain * limit * tanh(z / limit)``: linear
-    over the range real images span, saturating for far-off values. The proxies live on very
+    ``z = (p - mean_real) / std_real``, then ``limit * tanh(z / limit)``: linear over the
+    range real images span, saturating for far-off values. The proxies live on very
     different scales (centre of mass spans ~0.5 on dSprites, the object size S of
     equation 8 only ~0.015), and Adam moves weights by about the learning rate per step,
     so an MLP fed a raw S would need many thousands of steps to scale its input up to
@@ -22,27 +22,18 @@ class RealProxyStandardization(keras.layers.Layer):
     generators draw specks and second blobs whose S lies tens of real standard
     deviations off, and they would set the scale. The mean and variance are running
     averages over the real batches that ``UDGAN.train_step`` passes to ``update``; the
-    first update sets them. Before any update it is ``gain * limit * tanh(p / limit)``.
-
-    The ``gain`` matters when phi_i is spectrally normalised (1-Lipschitz): phi_i can
-    then only reach the contrastive margin gamma = |q_i(1) - q_i(2)| (up to 2) if the
-    standardised proxy moves at least that far, and trained SN layers use a fraction of
-    their bound (slopes of 0.2-0.6 were measured on dSprites), so with gain 1 the
-    generator has to push sizes and positions beyond the real range, or to two extremes.
+    first update sets them. Before any update it is ``limit * tanh(p / limit)``.
 
     Args:
         momentum: float. Weight of the old statistics in the running average. Defaults to 0.99.
         limit: float. Where the tanh saturates, in real standard deviations. Defaults to 5.
-        gain: float > 0. Scale of the output: real images span about ``gain`` units per
-            real standard deviation. Defaults to 1.
         epsilon: float. Added to the variance. Defaults to 1e-8.
     """
 
-    def __init__(self, momentum=0.99, limit=5.0, gain=1.0, epsilon=1e-8, **kwargs):
+    def __init__(self, momentum=0.99, limit=5.0, epsilon=1e-8, **kwargs):
         super().__init__(**kwargs)
         self.momentum = momentum
         self.limit = limit
-        self.gain = gain
         self.epsilon = epsilon
 
     def build(self, input_shape):
@@ -64,11 +55,10 @@ class RealProxyStandardization(keras.layers.Layer):
 
     def call(self, proxies):
         z = (proxies - self.mean) * tf.math.rsqrt(self.variance + self.epsilon)
-        return self.gain * self.limit * tf.tanh(z / self.limit)
+        return self.limit * tf.tanh(z / self.limit)
 
     def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "limit": self.limit, "gain": self.gain,
-                "epsilon": self.epsilon}
+        return {**super().get_config(), "momentum": self.momentum, "limit": self.limit, "epsilon": self.epsilon}
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
@@ -96,12 +86,10 @@ class SiameseNetwork(keras.Model):
         leaky_relu_slope: float. Defaults to 0.2.
         architecture: str. Layout of the convolutional body, ``"table5"`` or ``"dcgan"``
             (see ``ConvEncoder``). Defaults to ``"table5"``.
-        proxy_gain: float. ``gain`` of the ``RealProxyStandardization`` in front of the MLP
-            body. Defaults to 1.
     """
 
     def __init__(self, output_dim, resolution, channels, guidance=None, filters=32,
-                 hidden_units=64, spectral_norm=False, leaky_relu_slope=0.2, architecture="table5", proxy_gain=1.0, **kwargs):
+                 hidden_units=64, spectral_norm=False, leaky_relu_slope=0.2, architecture="table5", **kwargs):
         super().__init__(**kwargs)
         self.output_dim = output_dim
         self.resolution = resolution
@@ -112,7 +100,6 @@ class SiameseNetwork(keras.Model):
         self.spectral_norm = spectral_norm
         self.leaky_relu_slope = leaky_relu_slope
         self.architecture = architecture
-        self.proxy_gain = proxy_gain
         self.guidance_fn = None if guidance is None else guidance_lib.build(guidance)
         self.standardization = None  # set for vector proxies
 
@@ -128,7 +115,7 @@ class SiameseNetwork(keras.Model):
                 layer = keras.layers.Dense(units, **kw)
                 return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
 
-            self.standardization = RealProxyStandardization(gain=proxy_gain, name="standardization")
+            self.standardization = RealProxyStandardization(name="standardization")
             self.body = keras.Sequential([
                 self.standardization,
                 dense(hidden_units), keras.layers.LeakyReLU(leaky_relu_slope),
@@ -154,5 +141,4 @@ class SiameseNetwork(keras.Model):
         return {**super().get_config(), "output_dim": self.output_dim, "resolution": self.resolution,
                 "channels": self.channels, "guidance": self.guidance, "filters": self.filters,
                 "hidden_units": self.hidden_units, "spectral_norm": self.spectral_norm,
-                "leaky_relu_slope": self.leaky_relu_slope, "architecture": self.architecture,
-                "proxy_gain": self.proxy_gain}
+                "leaky_relu_slope": self.leaky_relu_slope, "architecture": self.architecture}
