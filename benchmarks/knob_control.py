@@ -9,7 +9,9 @@ Measured on generated images of a trained dSprites run (issue 2's acceptance):
     (every shape, scale and orientation);
   * for each guided knob: the Pearson correlation between the knob's value, swept
     over -1..1 with the other knobs random, and the knob's own guidance proxy
-    (e.g. centre of mass x) computed on the generated image.
+    (e.g. centre of mass x) computed on the generated image; and the knob's reach, how
+    far the sweep moves that proxy as a share of its range on real images (r is blind to
+    scale: knobs that only move stray pixels can still correlate perfectly).
 The last line printed is JSON; --write puts a table into BENCHMARKS.md.
 """
 
@@ -88,13 +90,21 @@ def proxy_percentiles(model, generated, real):
 SPRITE_PROXIES = ("center_of_mass_x", "center_of_mass_y", "object_size", "object_area")
 
 
-def knob_correlations(model, num_bases, num_values, rng):
-    """Pearson r between each guided knob's value and proxies of G's image.
+def knob_correlations(model, num_bases, num_values, rng, real):
+    """How each guided knob moves proxies of G's image when it sweeps -1..1.
 
-    Returns ``(own, table)``: ``own[knob]`` is r with the knob's own guidance proxy (the
-    target figure), ``table[knob][proxy]`` r with each of ``SPRITE_PROXIES``.
+    Args:
+        real: real images ``[N, R, R, C]``, for the real range of each proxy.
+
+    Returns:
+        ``(own, table, reach)``: ``own[knob]`` is Pearson r between the knob's value and
+        its own guidance proxy (the target figure); ``table[knob][proxy]`` r with each of
+        ``SPRITE_PROXIES``; ``reach[knob]`` how far the sweep moves the own proxy (least
+        squares slope times 2) as a share of the proxy's 1st-99th percentile range on
+        real images. r alone is blind to scale: a collapsed generator whose knobs only
+        move a few stray pixels can reach r = 0.99 with a reach near 0.
     """
-    own, table = {}, {}
+    own, table, reach = {}, {}, {}
     values = np.linspace(-1, 1, num_values, dtype=np.float32)
     for knob, piece in zip(model.knobs, model.layout.latent_slices):
         if not knob.guided:
@@ -105,15 +115,19 @@ def knob_correlations(model, num_bases, num_values, rng):
         latents[:, piece] = swept[:, None]
         images = generate(model, latents)
 
-        def r(proxy):
+        def scalar(proxy, images):
             proxy = np.asarray(proxy(images))
-            return float(np.corrcoef(swept, proxy[:, 0])[0, 1]) if proxy.ndim == 2 and proxy.shape[1] == 1 else None
+            return proxy[:, 0] if proxy.ndim == 2 and proxy.shape[1] == 1 else None
 
-        table[knob.name] = {name: r(guidance.get(name)) for name in SPRITE_PROXIES}
-        own_r = r(guidance.build(knob.guidance))
-        if own_r is not None:  # only scalar proxies have one correlation
-            own[knob.name] = own_r
-    return own, table
+        table[knob.name] = {name: float(np.corrcoef(swept, scalar(guidance.get(name), images))[0, 1])
+                            for name in SPRITE_PROXIES}
+        proxy = guidance.build(knob.guidance)
+        generated = scalar(proxy, images)
+        if generated is not None:  # only scalar proxies have one correlation
+            own[knob.name] = float(np.corrcoef(swept, generated)[0, 1])
+            low, high = np.percentile(scalar(proxy, real), [1, 99])
+            reach[knob.name] = float(2 * np.polyfit(swept, generated, 1)[0] / (high - low))
+    return own, table, reach
 
 
 def guidance_name(model, knob_name):
@@ -152,9 +166,10 @@ def main(argv=None):
         "plausible_fraction": plausible_fraction(images, area_range),
         "failures": failure_reasons(images, area_range),
     }
-    result["correlations"], result["correlation_table"] = knob_correlations(model, args.bases, args.values, rng)
     data = DSprites(resolution=model.resolution)
     real = data.sample_observations_from_factors(data.sample_factors(args.samples, rng)).astype(np.float32)
+    result["correlations"], result["correlation_table"], result["reach"] = knob_correlations(
+        model, args.bases, args.values, rng, real)
     result["proxy_percentiles"] = proxy_percentiles(model, images, real)
     if args.write:
         import shutil
@@ -166,6 +181,7 @@ def main(argv=None):
         shutil.copyfile(run.traversal_path, figure)
 
         rows = "\n".join(f"| `{name}` (`{guidance_name(model, name)}`) | **{r:+.3f}** | "
+                         f"{100 * result['reach'][name]:+.0f} % | "
                          f"{result['proxy_percentiles'][name]['generated']} | "
                          f"{result['proxy_percentiles'][name]['real']} |" for name, r in result["correlations"].items())
         table = "\n".join(f"| `{name}` | " + " | ".join(f"{r:+.2f}" for r in row.values()) + " |"
@@ -179,7 +195,8 @@ def main(argv=None):
             f"**{100 * result['plausible_fraction']:.1f} %** of {args.samples} random images (target >= 90 %). "
             f"Not plausible: {failures}.\n\n"
             f"| guided knob (its guidance) | Pearson r(knob value, own guidance proxy) (target abs >= 0.9) "
-            f"| proxy 1st/50th/99th percentile, generated | same, real images |\n|---|---|---|---|\n{rows}\n\n"
+            f"| reach: proxy change over the sweep, share of the real 1st-99th percentile range "
+            f"| proxy 1st/50th/99th percentile, generated | same, real images |\n|---|---|---|---|---|\n{rows}\n\n"
             f"Every guided knob against every sprite proxy (Pearson r over the same sweeps; a "
             f"disentangled knob moves its own variation and leaves the others alone):\n\n"
             f"| knob | " + " | ".join(f"`{p}`" for p in SPRITE_PROXIES) + " |\n"
