@@ -90,21 +90,22 @@ def proxy_percentiles(model, generated, real):
 SPRITE_PROXIES = ("center_of_mass_x", "center_of_mass_y", "object_size", "object_area")
 
 
-def knob_correlations(model, num_bases, num_values, rng, real):
+def knob_correlations(model, num_bases, num_values, rng, real, area_range):
     """How each guided knob moves proxies of G's image when it sweeps -1..1.
 
     Args:
         real: real images ``[N, R, R, C]``, for the real range of each proxy.
 
     Returns:
-        ``(own, table, reach)``: ``own[knob]`` is Pearson r between the knob's value and
+        ``(own, table, reach, plausible)``: ``own[knob]`` is Pearson r between the knob's value and
         its own guidance proxy (the target figure); ``table[knob][proxy]`` r with each of
         ``SPRITE_PROXIES``; ``reach[knob]`` how far the sweep moves the own proxy (least
         squares slope times 2) as a share of the proxy's 1st-99th percentile range on
         real images. r alone is blind to scale: a collapsed generator whose knobs only
         move a few stray pixels can reach r = 0.99 with a reach near 0.
+        ``plausible[knob]`` the plausible fraction at each swept value, ``[num_values]``.
     """
-    own, table, reach = {}, {}, {}
+    own, table, reach, plausible = {}, {}, {}, {}
     values = np.linspace(-1, 1, num_values, dtype=np.float32)
     for knob, piece in zip(model.knobs, model.layout.latent_slices):
         if not knob.guided:
@@ -114,6 +115,8 @@ def knob_correlations(model, num_bases, num_values, rng, real):
         swept = np.tile(values, num_bases)
         latents[:, piece] = swept[:, None]
         images = generate(model, latents)
+        ok = np.array([is_plausible_sprite(image, area_range) for image in images]).reshape(num_bases, num_values)
+        plausible[knob.name] = ok.mean(axis=0).round(3).tolist()
 
         def scalar(proxy, images):
             proxy = np.asarray(proxy(images))
@@ -127,7 +130,7 @@ def knob_correlations(model, num_bases, num_values, rng, real):
             own[knob.name] = float(np.corrcoef(swept, generated)[0, 1])
             low, high = np.percentile(scalar(proxy, real), [1, 99])
             reach[knob.name] = float(2 * np.polyfit(swept, generated, 1)[0] / (high - low))
-    return own, table, reach
+    return own, table, reach, plausible
 
 
 def guidance_name(model, knob_name):
@@ -168,8 +171,8 @@ def main(argv=None):
     }
     data = DSprites(resolution=model.resolution)
     real = data.sample_observations_from_factors(data.sample_factors(args.samples, rng)).astype(np.float32)
-    result["correlations"], result["correlation_table"], result["reach"] = knob_correlations(
-        model, args.bases, args.values, rng, real)
+    (result["correlations"], result["correlation_table"], result["reach"],
+     result["plausible_along_sweep"]) = knob_correlations(model, args.bases, args.values, rng, real, area_range)
     result["proxy_percentiles"] = proxy_percentiles(model, images, real)
     if args.write:
         import shutil
@@ -184,6 +187,9 @@ def main(argv=None):
                          f"{100 * result['reach'][name]:+.0f} % | "
                          f"{result['proxy_percentiles'][name]['generated']} | "
                          f"{result['proxy_percentiles'][name]['real']} |" for name, r in result["correlations"].items())
+        ends = "\n".join(f"| `{name}` | {100 * row[0]:.0f} % | {100 * row[len(row) // 2]:.0f} % | "
+                         f"{100 * row[-1]:.0f} % | {100 * min(row):.0f} % |"
+                         for name, row in result["plausible_along_sweep"].items())
         table = "\n".join(f"| `{name}` | " + " | ".join(f"{r:+.2f}" for r in row.values()) + " |"
                           for name, row in result["correlation_table"].items())
         failures = ", ".join(f"{key.replace('_', ' ')} {100 * value:.1f} %" for key, value in result["failures"].items())
@@ -197,6 +203,9 @@ def main(argv=None):
             f"| guided knob (its guidance) | Pearson r(knob value, own guidance proxy) (target abs >= 0.9) "
             f"| reach: proxy change over the sweep, share of the real 1st-99th percentile range "
             f"| proxy 1st/50th/99th percentile, generated | same, real images |\n|---|---|---|---|---|\n{rows}\n\n"
+            f"Plausible sprites along each sweep (the knob at -1, 0 and +1 with the other knobs "
+            f"random, and the lowest over the {args.values} values):\n\n"
+            f"| knob | at -1 | at 0 | at +1 | lowest |\n|---|---|---|---|---|\n{ends}\n\n"
             f"Every guided knob against every sprite proxy (Pearson r over the same sweeps; a "
             f"disentangled knob moves its own variation and leaves the others alone):\n\n"
             f"| knob | " + " | ".join(f"`{p}`" for p in SPRITE_PROXIES) + " |\n"
