@@ -91,11 +91,16 @@ def test_shipped_configs_validate():
     for name in ["dsprites", "dsprites_unguided", "celeba_a", "colored_mnist"]:
         config = config_lib.load_config(config_lib.config_path_for(name))
         assert config["dataset"]["name"] in {"dsprites", "celeba_a", "colored_mnist"}
-    paper = config_lib.load_config(config_lib.config_path_for("dsprites"))
+    paper = config_lib.load_config(config_lib.config_path_for("dsprites_paper"))
     knobs = paper["model"]["knobs"]
     assert knobs[0] == {"name": "free", "count": 7} and [k.get("guidance") for k in knobs[1:]] == [
         "center_of_mass_x", "center_of_mass_y", "object_size"]
     assert paper["model"]["contrastive_weight"] == 5.0
+    # The shipped recipe keeps the paper's knobs; its size knob measures size as area.
+    shipped = config_lib.load_config(config_lib.config_path_for("dsprites"))["model"]["knobs"]
+    assert [(k["name"], k.get("guidance")) for k in shipped] == [
+        ("free", None), ("x_position", "center_of_mass_x"), ("y_position", "center_of_mass_y"),
+        ("size", "object_area")]
 
 
 def test_config_override_values_are_parsed_as_yaml():
