@@ -255,3 +255,15 @@ def test_fit_runs_under_mirrored_strategy_on_two_devices_and_keeps_replicas_equa
     # Logical devices must be set before TensorFlow starts, hence a fresh process.
     result = subprocess.run([sys.executable, "-c", DISTRIBUTED_FIT], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip().endswith("OK"), result.stderr[-3000:]
+
+
+def test_zero_hidden_units_make_the_standardised_proxy_the_embedding(tiny_model_config):
+    model = UDGAN(**tiny_model_config, siamese_hidden_units=0, siamese_spectral_norm=True)
+    images = tf.random.stateless_uniform((6, 16, 16, 1), seed=(2, 3))
+    for network in model.siamese_networks[1:]:  # x_position, size: scalar guidance
+        network.standardization.update(network.guide(images))
+        assert not network.trainable_weights
+        np.testing.assert_allclose(network(images).numpy(), network.standardization(network.guide(images)).numpy())
+    with pytest.raises(ValueError, match="output_dim must equal the proxy's 1 dimensions. Received: output_dim=2"):
+        UDGAN(**{**tiny_model_config, "knobs": [{"name": "x", "guidance": "center_of_mass_x", "embedding_dim": 2}]},
+              siamese_hidden_units=0)

@@ -51,7 +51,8 @@ class UDGAN(keras.Model):
             0 disables it. Defaults to 0.
         output_activation: str. ``"sigmoid"``, ``"tanh"`` (rescaled to [0, 1]), ``"binary"``
             or ``"clip"`` (exact 0/1 with straight-through gradients; see ``Generator``).
-        siamese_hidden_units: int. Width of the MLP behind vector guidance. Defaults to 64.
+        siamese_hidden_units: int. Width of the MLP behind vector guidance; 0 makes the
+            standardised proxy itself the embedding (see ``SiameseNetwork``). Defaults to 64.
         leaky_relu_slope: float. Defaults to 0.2.
         generator_normalization: str. ``"none"`` (the paper), ``"batch"`` or ``"pixel"``
             normalisation before every hidden generator activation. Defaults to ``"none"``.

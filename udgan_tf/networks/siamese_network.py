@@ -79,7 +79,10 @@ class SiameseNetwork(keras.Model):
         channels: int. C of the generated images.
         guidance: None, str or dict. A spec for ``udgan_tf.guidance.build``.
         filters: int. Width of the convolutional body. Defaults to 32.
-        hidden_units: int. Width of the MLP body's two hidden layers. Defaults to 64.
+        hidden_units: int. Width of the MLP body's two hidden layers. 0: no MLP, the
+            embedding is the standardised proxy itself (phi_i fixed and linear, so the
+            contrastive margin asks the generator for a proxy change proportional to the
+            knob change, in real standard deviations). Defaults to 64.
         spectral_norm: bool. Spectral normalisation on every layer of the body, which
             bounds how far phi_i can stretch a small change of its input: the generator
             must then make visible changes to meet the contrastive margin. Defaults to False.
@@ -116,12 +119,16 @@ class SiameseNetwork(keras.Model):
                 return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
 
             self.standardization = RealProxyStandardization(name="standardization")
-            self.body = keras.Sequential([
-                self.standardization,
+            if hidden_units == 0 and probe.shape[-1] != output_dim:
+                raise ValueError(f"With hidden_units=0 the embedding is the standardised proxy itself, so "
+                                 f"output_dim must equal the proxy's {probe.shape[-1]} dimensions. "
+                                 f"Received: output_dim={output_dim} for guidance {guidance!r}")
+            mlp = [] if hidden_units == 0 else [
                 dense(hidden_units), keras.layers.LeakyReLU(leaky_relu_slope),
                 dense(hidden_units), keras.layers.LeakyReLU(leaky_relu_slope),
                 dense(output_dim, dtype="float32"),
-            ], name="body")
+            ]
+            self.body = keras.Sequential([self.standardization, *mlp], name="body")
         else:
             raise ValueError(
                 f"Guidance {guidance!r} must return images [B, h, w, c] or vectors [B, D]. "
