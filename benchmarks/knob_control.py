@@ -85,6 +85,12 @@ def proxy_percentiles(model, generated, real):
     return result
 
 
+def scalar(proxy, images):
+    """``proxy(images)`` as ``[N]`` when the proxy is a scalar per image, else None."""
+    values = np.asarray(proxy(images))
+    return values[:, 0] if values.ndim == 2 and values.shape[1] == 1 else None
+
+
 #: Scalar proxies every guided knob is also correlated with, to show which variation
 #: each knob moves (the diagonal) and which it leaves alone (the rest).
 SPRITE_PROXIES = ("center_of_mass_x", "center_of_mass_y", "object_size", "object_area")
@@ -117,10 +123,6 @@ def knob_correlations(model, num_bases, num_values, rng, real, area_range):
         images = generate(model, latents)
         ok = np.array([is_plausible_sprite(image, area_range) for image in images]).reshape(num_bases, num_values)
         plausible[knob.name] = ok.mean(axis=0).round(3).tolist()
-
-        def scalar(proxy, images):
-            proxy = np.asarray(proxy(images))
-            return proxy[:, 0] if proxy.ndim == 2 and proxy.shape[1] == 1 else None
 
         table[knob.name] = {name: float(np.corrcoef(swept, scalar(guidance.get(name), images))[0, 1])
                             for name in SPRITE_PROXIES}
