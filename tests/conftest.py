@@ -1,8 +1,15 @@
 import os
+import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
+
+#: The real MNIST test set, when the workplace provides it (never committed).
+MNIST_DIR = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+needs_real_mnist = pytest.mark.skipif(not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists(),
+                                      reason=f"real MNIST test set not present in {MNIST_DIR}")
+MNIST_TEST_LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 TINY_KNOBS = [
     {"name": "free", "count": 2},

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from udgan_tf.data import (
     DSprites,
@@ -316,7 +317,7 @@ def test_training_dataset_argument_errors(data):
 
 
 def test_registry_builds_dsprites():
-    assert available_datasets() == ["dsprites"]
+    assert available_datasets() == ["celeba_a", "colored_mnist", "dsprites", "image_folder", "mnist"]
     dataset = get_ground_truth_dataset("dsprites")
     assert isinstance(dataset, DSprites) and dataset.observation_shape == (64, 64, 1)
     dataset = get_ground_truth_dataset("dsprites", resolution=32)
@@ -326,7 +327,15 @@ def test_registry_builds_dsprites():
 def test_registry_unknown_name():
     with pytest.raises(ValueError) as info:
         get_ground_truth_dataset("foo")
-    assert str(info.value) == "Unknown dataset 'foo'. Available: dsprites."
+    assert str(info.value) == ("Unknown dataset 'foo'. Available: celeba_a, colored_mnist, dsprites, "
+                               "image_folder, mnist.")
+
+
+def test_data_sets_without_factors_are_not_ground_truth(tmp_path):
+    Image.new("RGB", (20, 20)).save(tmp_path / "a.png")
+    with pytest.raises(ValueError, match="'image_folder' has no ground-truth factors. Data sets with factors: "
+                                         "colored_mnist, dsprites, mnist"):
+        get_ground_truth_dataset("image_folder", data_dir=str(tmp_path), resolution=16, verbose=0)
 
 
 def test_registry_unknown_option():

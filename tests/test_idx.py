@@ -1,22 +1,14 @@
 """Tests for udgan_tf.data.idx: round trips on generated files, the real MNIST test set, errors."""
 
 import gzip
-import pathlib
-import struct
 
 import numpy as np
 import pytest
 
+from udgan_tf.data.fake import write_idx
 from udgan_tf.data.idx import IdxFormatError, read_idx
 
-MNIST_DIR = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-
-
-def write_idx(path, array, type_code=0x08, compress=False):
-    header = bytes([0, 0, type_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
-    path.write_bytes(gzip.compress(data) if compress else data)
-    return path
+from conftest import MNIST_DIR, MNIST_TEST_LABEL_COUNTS, needs_real_mnist
 
 
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
@@ -32,12 +24,12 @@ def test_big_endian_wider_types_are_decoded(tmp_path):
     np.testing.assert_array_equal(read_idx(write_idx(tmp_path / "x", values, type_code=0x0C)), values)
 
 
-@pytest.mark.skipif(not MNIST_DIR.exists(), reason="real MNIST test set not present")
+@needs_real_mnist
 def test_real_mnist_test_set():
     images = read_idx(MNIST_DIR / "t10k-images-idx3-ubyte.gz")
     labels = read_idx(MNIST_DIR / "t10k-labels-idx1-ubyte.gz")
     assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
-    assert np.bincount(labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert np.bincount(labels).tolist() == MNIST_TEST_LABEL_COUNTS
 
 
 @pytest.mark.parametrize("data, message", [

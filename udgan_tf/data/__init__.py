@@ -1,22 +1,39 @@
-"""Ground-truth data sets (images whose generative factors are known).
+"""Data sets: a registry from a name to a constructor.
 
-A small registry maps a data-set name to its constructor::
+Two kinds, both with ``observation_shape`` and ``training_dataset(batch_size, seed)``:
 
-    from udgan_tf.data import get_ground_truth_dataset
+* ``GroundTruthData`` (dsprites, mnist, colored_mnist): images whose generative
+  factors are known, so disentanglement metrics run on them::
+
     data = get_ground_truth_dataset("dsprites", resolution=64)
     factors, images = data.sample(16, np.random.RandomState(0))  # [16, 5], [16, 64, 64, 1]
+
+* ``ImageData`` (celeba_a, image_folder): decoded image files, with per-image
+  extras such as CelebA's attributes::
+
+    data = get_dataset("celeba_a", data_dir="/data/celeba", split="test")
+    for batch in data.evaluation_dataset(256): batch["image"], batch["attributes"]
 
 To add a data set, add ``"name": Constructor`` to ``DATASETS``.
 """
 
 import inspect
 
+from udgan_tf.data.celeba import CelebA
 from udgan_tf.data.dsprites import DSprites
+from udgan_tf.data.errors import DataError, DataFormatError, DataNotFoundError
 from udgan_tf.data.ground_truth import GroundTruthData
+from udgan_tf.data.image_folder import ImageFolder
+from udgan_tf.data.images import ImageData
+from udgan_tf.data.mnist import MNIST, ColoredMNIST
 
-# name -> constructor (a GroundTruthData subclass or any callable returning one).
+# name -> constructor (a GroundTruthData or ImageData subclass, or a callable returning one).
 DATASETS = {
+    "celeba_a": CelebA,
+    "colored_mnist": ColoredMNIST,
     "dsprites": DSprites,
+    "image_folder": ImageFolder,
+    "mnist": MNIST,
 }
 
 
@@ -25,7 +42,7 @@ def available_datasets():
     return sorted(DATASETS)
 
 
-def _accepted_options(constructor):
+def accepted_options(constructor):
     """Keyword names the constructor takes, or None if it takes ``**kwargs``."""
     parameters = inspect.signature(constructor).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
@@ -37,27 +54,28 @@ def _accepted_options(constructor):
     ]
 
 
-def get_ground_truth_dataset(name, **options):
-    """Builds a registered ground-truth data set.
+def get_dataset(name, **options):
+    """Builds a registered data set.
 
     Args:
         name: str, one of ``available_datasets()``.
         **options: keyword arguments of that data set's constructor
-            (for "dsprites": ``resolution``).
+            (e.g. ``resolution``, ``data_dir``).
 
     Returns:
-        A ``GroundTruthData`` instance.
+        A ``GroundTruthData`` or ``ImageData`` instance.
 
     Raises:
         ValueError: unknown ``name``, or an option the constructor does not take
             (the message names the bad options and the accepted ones).
+        DataError: the data is missing or malformed (see ``udgan_tf.data.errors``).
     """
     if name not in DATASETS:
         raise ValueError(
             f"Unknown dataset {name!r}. Available: {', '.join(available_datasets())}."
         )
     constructor = DATASETS[name]
-    accepted = _accepted_options(constructor)
+    accepted = accepted_options(constructor)
     if accepted is not None:
         unknown = sorted(set(options) - set(accepted))
         if unknown:
@@ -68,10 +86,29 @@ def get_ground_truth_dataset(name, **options):
     return constructor(**options)
 
 
+def get_ground_truth_dataset(name, **options):
+    """Like ``get_dataset`` for data sets with known factors; ValueError for the others."""
+    data = get_dataset(name, **options)
+    if not isinstance(data, GroundTruthData):
+        known = sorted(n for n, c in DATASETS.items() if isinstance(c, type) and issubclass(c, GroundTruthData))
+        raise ValueError(f"Dataset {name!r} has no ground-truth factors. Data sets with factors: {', '.join(known)}.")
+    return data
+
+
 __all__ = [
     "DATASETS",
+    "CelebA",
+    "ColoredMNIST",
     "DSprites",
+    "DataError",
+    "DataFormatError",
+    "DataNotFoundError",
     "GroundTruthData",
+    "ImageData",
+    "ImageFolder",
+    "MNIST",
+    "accepted_options",
     "available_datasets",
+    "get_dataset",
     "get_ground_truth_dataset",
 ]

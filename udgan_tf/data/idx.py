@@ -11,11 +11,13 @@ import pathlib
 
 import numpy as np
 
+from udgan_tf.data.errors import DataFormatError
+
 #: idx element type code -> big-endian numpy dtype.
 IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-class IdxFormatError(ValueError):
+class IdxFormatError(DataFormatError):
     """An idx file whose header or length does not match the format."""
 
 
