@@ -1,6 +1,10 @@
 """The command line and config errors, and a tiny end-to-end training run."""
 
 import json
+import os
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,9 +13,12 @@ from PIL import Image
 
 from udgan_tf import config as config_lib
 from udgan_tf import train
+from udgan_tf.data.fake import write_fake_mnist
 from udgan_tf.runs import RunDirectory, load_model
 
-from conftest import TINY_KNOBS
+from conftest import MNIST_DIR, TINY_KNOBS, needs_real_mnist
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -73,6 +80,12 @@ def test_finished_run_is_not_overwritten_silently(tmp_path, tiny_config_file, ca
     (["--set", "dataset.colour=red"], "Unknown option(s) 'colour' for dataset 'dsprites'"),
     (["--set", "nonsense"], "must look like section.key=value"),
     (["--config", "no/such.yaml"], "Config file 'no/such.yaml' does not exist"),
+    (["--data-dir", "/data"], "Unknown option(s) 'data_dir' for dataset 'dsprites'"),
+    (["--dataset", "colored_mnist", "--set", "model.resolution=64"], "resolution 64 is not supported: use at most 32"),
+    (["--dataset", "celeba_a", "--set", "model.resolution=256"], "resolution 256 would upsample them"),
+    (["--dataset", "image_folder"], "image_folder needs a folder: pass --data-dir DIR"),
+    (["--dataset", "colored_mnist", "--data-dir", "/nonexistent"], "MNIST files not found in /nonexistent: "
+                                                                   "train-images-idx3-ubyte"),
 ])
 def test_bad_input_fails_before_training_with_a_message(tmp_path, capsys, argv, message):
     out = tmp_path / "run"
@@ -84,13 +97,13 @@ def test_bad_input_fails_before_training_with_a_message(tmp_path, capsys, argv, 
 
 def test_unknown_dataset_lists_the_available_ones(capsys, tmp_path):
     code, err = run_cli(capsys, "--dataset", "mnist3d", "--output-dir", str(tmp_path / "r"))
-    assert "Available: dsprites" in err
+    assert "Available: celeba_a, colored_mnist, dsprites, image_folder, mnist" in err
 
 
 def test_shipped_configs_validate():
-    for name in ["dsprites", "dsprites_unguided", "celeba_a", "colored_mnist"]:
+    for name in ["dsprites", "dsprites_unguided", "celeba_a", "colored_mnist", "mnist", "image_folder"]:
         config = config_lib.load_config(config_lib.config_path_for(name))
-        assert config["dataset"]["name"] in {"dsprites", "celeba_a", "colored_mnist"}
+        assert config["dataset"]["name"] in {"dsprites", "celeba_a", "colored_mnist", "mnist", "image_folder"}
     paper = config_lib.load_config(config_lib.config_path_for("dsprites_paper"))
     knobs = paper["model"]["knobs"]
     assert knobs[0] == {"name": "free", "count": 7} and [k.get("guidance") for k in knobs[1:]] == [
@@ -111,3 +124,39 @@ def test_config_override_values_are_parsed_as_yaml():
     assert config["optimizers"]["generator"]["learning_rate"] == 1e-4
     assert config["model"]["spectral_norm"] is False
     assert json.dumps(config)  # plain data, serialisable into the run directory
+
+
+def test_colored_mnist_from_idx_files_trains_and_writes_its_traversal(tmp_path, capsys):
+    write_fake_mnist(tmp_path / "mnist", list(range(10)) * 2)
+    out = tmp_path / "run"
+    code, err = run_cli(capsys, "--dataset", "colored_mnist", "--data-dir", str(tmp_path / "mnist"), "--steps", "2",
+                        "--set", "model.filters=8", "--set", "training.log_every=1", "--output-dir", str(out))
+    assert code == 0, err
+    assert RunDirectory(out).traversal_path.exists()
+    assert yaml.safe_load(RunDirectory(out).config_path.read_text())["dataset"]["data_dir"] == str(tmp_path / "mnist")
+
+
+def run_module(*argv, env=None, timeout=600):
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "udgan_tf.train", *argv], capture_output=True, text=True,
+                          timeout=timeout, env=environment, cwd=REPO)
+
+
+def test_celeba_without_the_data_prints_what_to_do_and_exits_non_zero(tmp_path):
+    """The exact command of the issue, on a machine without CelebA (an empty TFDS directory)."""
+    result = run_module("--dataset", "celeba_a", "--output-dir", str(tmp_path / "run"),
+                        env={"TFDS_DATA_DIR": str(tmp_path / "tfds")})
+    assert result.returncode == 2
+    assert "error: CelebA not found" in result.stderr and "--data-dir /path/to/celeba" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@needs_real_mnist
+def test_colored_mnist_on_the_real_test_set_for_20_steps(tmp_path):
+    """The issue's acceptance command, on the real MNIST files when the workplace has them."""
+    out = tmp_path / "run"
+    result = run_module("--dataset", "colored_mnist", "--data-dir", str(MNIST_DIR), "--steps", "20",
+                        "--output-dir", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert Image.open(RunDirectory(out).traversal_path).size[0] > 200

@@ -9,6 +9,7 @@ the resolved config, ``history.csv`` and a final ``traversal.png``.
 import argparse
 import csv
 import datetime
+import json
 import math
 import sys
 import time
@@ -33,6 +34,8 @@ def parse_args(argv=None):
                         help="override a config value, e.g. --set model.contrastive_weight=3 (repeatable)")
     parser.add_argument("--steps", type=int, help="training steps (training.steps)")
     parser.add_argument("--batch-size", type=int, help="real images per step (training.batch_size)")
+    parser.add_argument("--data-dir", help="where the data set's files are (dataset.data_dir): MNIST idx files, "
+                                           "a CelebA folder or TFDS data dir, a folder of images")
     parser.add_argument("--output-dir", help="run directory; default runs/<dataset>-<timestamp>")
     parser.add_argument("--overwrite", action="store_true", help="delete an existing run in --output-dir first")
     return parser.parse_args(argv)
@@ -57,22 +60,31 @@ def build_config(args):
         overrides.append(f"training.steps={args.steps}")
     if args.batch_size is not None:
         overrides.append(f"training.batch_size={args.batch_size}")
+    if args.data_dir is not None:
+        overrides.append(f"dataset.data_dir={json.dumps(args.data_dir)}")  # JSON strings are YAML strings
     config = config_lib.load_config(path, overrides)
     config["model"].setdefault("seed", config["training"]["seed"])
     return config
 
 
 def build_dataset(config):
-    """The ground-truth data set and its infinite training ``tf.data.Dataset``.
+    """The data set and its infinite training ``tf.data.Dataset``.
 
-    The data set renders at the model's resolution unless ``dataset.resolution`` says
-    otherwise; a mismatch with the model is an error before any training.
+    The data set delivers the model's resolution (and channels, where it has the
+    option) unless ``dataset`` says otherwise; a mismatch with the model, missing
+    files or a resolution the data cannot support are errors before any training.
     """
+    name = config["dataset"]["name"]
     options = {k: v for k, v in config["dataset"].items() if k != "name"}
+    accepted = data_lib.accepted_options(data_lib.DATASETS[name]) if name in data_lib.DATASETS else []
     options.setdefault("resolution", config["model"].get("resolution", 64))
+    if accepted is None or "channels" in accepted:
+        options.setdefault("channels", config["model"].get("channels", 1))
     try:
-        data = data_lib.get_ground_truth_dataset(config["dataset"]["name"], **options)
-    except ValueError as error:  # unknown name or option: the message lists the valid ones
+        data = data_lib.get_dataset(name, **options)
+    except data_lib.DataError:
+        raise
+    except ValueError as error:  # unknown name or option, bad value: the message names the valid ones
         raise config_lib.ConfigError(str(error)) from None
     expected = (config["model"].get("resolution", 64),) * 2 + (config["model"].get("channels", 1),)
     if tuple(data.observation_shape) != expected:
@@ -169,7 +181,7 @@ def main(argv=None):
         config = build_config(args)
         output_dir = args.output_dir or f"runs/{config['dataset']['name']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
         train(config, output_dir, overwrite=args.overwrite)
-    except (config_lib.ConfigError, RunDirectoryError, FileNotFoundError) as error:
+    except (config_lib.ConfigError, RunDirectoryError, FileNotFoundError, data_lib.DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"Run written to {output_dir} (traversal grid: {RunDirectory(output_dir).traversal_path})")
