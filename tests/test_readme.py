@@ -20,6 +20,11 @@ def test_fit_snippet_runs(capsys):
     assert "(4, 32, 32, 1) (4, 6)" in capsys.readouterr().out
 
 
+def test_data_snippet_runs(capsys):
+    exec(compile(snippet("data"), "README.md:data", "exec"), {})
+    assert "(4, 64, 64, 3) (4, 40)" in capsys.readouterr().out
+
+
 def test_register_snippet_runs_and_the_guidance_builds():
     from udgan_tf import guidance
 
@@ -43,7 +48,8 @@ def test_readme_opens_with_the_two_commands():
     assert 'pip install -e ".[test]"' in ci and "python -m pytest -q tests" in ci
 
 
-@pytest.mark.parametrize("name", ["dsprites", "dsprites_unguided", "dsprites_paper", "celeba_a", "colored_mnist"])
+@pytest.mark.parametrize("name", ["dsprites", "dsprites_unguided", "dsprites_paper", "celeba_a", "colored_mnist",
+                                  "mnist", "image_folder"])
 def test_configs_named_in_the_readme_exist(name):
     assert f"configs/{name}.yaml" in README.read_text()
     assert (README.parent / "configs" / f"{name}.yaml").exists()
