@@ -18,11 +18,15 @@ class GroundTruthData:
         factor_names: tuple of str. One name per factor, in index order.
         factor_sizes: tuple of int. Number of values each factor takes.
         observation_shape: tuple (H, W, C) of one image.
+        deterministic: bool. True when an observation is a function of its factors
+            alone (dSprites); False when drawing it also draws unlabelled variation
+            (which MNIST digit of a class, the exact colour inside a bin).
     """
 
     factor_names = ()
     factor_sizes = ()
     observation_shape = ()
+    deterministic = True
 
     @property
     def num_factors(self):

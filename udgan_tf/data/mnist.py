@@ -128,6 +128,7 @@ class MNIST(GroundTruthData):
     factor_names = ("digit",)
     factor_sizes = (10,)
     channels = 1
+    deterministic = False  # a random digit of the class (and colour inside the bins)
 
     def __init__(self, data_dir=None, resolution=32, split="all"):
         check_mnist_resolution(resolution)
