@@ -161,3 +161,23 @@ def test_knob_factor_matrix_finds_the_knob_that_sets_a_factor():
     assert matrix[1, 0] > 0.9 and matrix[0, 0] < 0.05 and matrix[2, 0] < 0.05
     assert np.all(matrix[:, 1] == 0)                                   # a factor that never varies
     assert knob_mig(matrix, np.array([True, False])) > 0.85
+
+
+def test_celeba_run_gets_attribute_classification_and_table_9(tmp_path, capsys):
+    from udgan_tf.data.fake import write_fake_celeba
+
+    write_fake_celeba(tmp_path / "celeba", 40)
+    config = config_lib.resolve_config({
+        "dataset": {"name": "celeba_a", "data_dir": str(tmp_path / "celeba")},
+        "model": {"knobs": [{"name": "free", "count": 2}, {"name": "top", "guidance": {"name": "crop", "box": "top"}}],
+                  "resolution": 16, "channels": 3, "filters": 8, "seed": 0},
+        "training": {"steps": 1, "batch_size": 4, "log_every": 1, "traversal_values": 3},
+    })
+    train.train(config, tmp_path / "run", verbose=0)
+    code, stdout, err = run_evaluate(capsys, "--run-dir", str(tmp_path / "run"), "--output", str(tmp_path / "r"))
+    assert code == 0, err
+    results = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert results["measures"] == ["correlations", "attributes"]
+    assert len(results["attributes"]["accuracy"]) == 40 and results["attributes"]["test_images"] == 4
+    assert len(results["correlations"]["best_abs_with_labels"]) == 40
+    assert "## Table 8: CelebA attribute classification" in (tmp_path / "r" / "report.md").read_text()

@@ -96,10 +96,10 @@ def load_data(config, split=None, data_dir=None):
 
 
 class Stage:
-    """Prints ``[i/n] what ... done in s`` around a long step."""
+    """Prints ``[i/n] what ... done in s`` around a long step; keeps the seconds in ``seconds``."""
 
     def __init__(self, total):
-        self.total, self.index = total, 0
+        self.total, self.index, self.seconds = total, 0, {}
 
     def __call__(self, what):
         self.index += 1
@@ -112,7 +112,8 @@ class Stage:
 
     def __exit__(self, *exc):
         if exc[0] is None:
-            print(f"      {self.what}: done in {time.perf_counter() - self.start:.1f} s", flush=True)
+            self.seconds[self.what] = time.perf_counter() - self.start
+            print(f"      {self.what}: done in {self.seconds[self.what]:.1f} s", flush=True)
 
 
 def metric_params(name, num_points):
@@ -177,6 +178,7 @@ def evaluate(run_dir, output=None, requested=None, num_points=None, oracle_steps
     with stage("pictures"):
         _pictures(model, data, run, partial, seed, pictures_written)
     results["pictures"] = pictures_written
+    results["seconds"] = stage.seconds
     (partial / "metrics.json").write_text(json.dumps(results, indent=2))
     (partial / "report.md").write_text(render_report(results))
     _replace_directory(partial, output)

@@ -91,7 +91,8 @@ def train_oracle(data, steps=3000, batch_size=128, learning_rate=1e-3, seed=0, v
     random_state = np.random.RandomState(seed)
     resolution, _, channels = data.observation_shape
     oracle = FactorOracle(data.factor_sizes, resolution, channels)
-    optimizer = keras.optimizers.Adam(learning_rate)
+    # Cosine decay to 0: the position factors need the last pixel of precision.
+    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps))
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     @tf.function
