@@ -67,7 +67,7 @@ class _FakeGenerator(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="knobs")])
     def generate_png(self, knobs):
         pixels = tf.cast(tf.round(self._images(knobs) * 255.0), tf.uint8)
-        return {"png": tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)}
+        return {"png_bytes": tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="knobs"),
                                   tf.TensorSpec([], tf.string, name="knob"),

@@ -60,7 +60,7 @@ def test_predict_every_signature(client):
     assert set(by_knob) == {"images"}
     np.testing.assert_allclose(by_knob["images"], images, atol=1e-6)
 
-    png = client.predict("generate_png", {"knobs": KNOBS})["png"]
+    png = client.predict("generate_png", {"knobs": KNOBS})["png_bytes"]
     assert png.shape == (2,) and png.dtype == object
     picture = Image.open(io.BytesIO(png[0]))
     assert picture.size == (8, 8)
@@ -95,7 +95,7 @@ def test_metadata_lists_every_signature_with_inputs(client):
     assert meta["generate_by_knob"]["inputs"]["b"] == {"dtype": "float32", "shape": [None, 2]}
     assert meta["traverse"]["inputs"]["knob"] == {"dtype": "string", "shape": []}
     assert meta["serving_default"]["outputs"] == {"images": {"dtype": "float32", "shape": [None, 8, 8, 1]}}
-    assert meta["generate_png"]["outputs"]["png"]["dtype"] == "string"
+    assert meta["generate_png"]["outputs"]["png_bytes"]["dtype"] == "string"
     assert set(meta["embed"]["outputs"]) == {"a", "b"}
     assert client_lib.knob_widths(client) == {"a": 1, "b": 2}
 

@@ -9,7 +9,7 @@ signature           inputs                                           outputs
 ==================  ===============================================  ===========================================
 serving_default     knobs float32 [batch, D]                         images float32 [batch, H, W, C] in [0, 1]
 generate_by_knob    <knob name> float32 [batch, w], one per knob     images float32 [batch, H, W, C]
-generate_png        knobs float32 [batch, D]                         png string [batch] (PNG files)
+generate_png        knobs float32 [batch, D]                         png_bytes string [batch] (PNG files)
 traverse            knobs float32 [D], knob string [], values [K]    images float32 [K, H, W, C]
 embed               images float32 [batch, H, W, C]                  <knob name> float32 [batch, embedding_dim]
 ==================  ===============================================  ===========================================
@@ -116,7 +116,7 @@ class _Client:
 
     def generate_png(self, knobs):
         """knobs float32 [batch, D] -> list of ``batch`` PNG files (bytes)."""
-        return [bytes(png) for png in np.ravel(self.predict("generate_png", {"knobs": knobs})["png"])]
+        return [bytes(png) for png in np.ravel(self.predict("generate_png", {"knobs": knobs})["png_bytes"])]
 
     def __enter__(self):
         return self

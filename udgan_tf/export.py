@@ -1,0 +1,233 @@
+"""Export a trained run for TF Serving: ``python -m udgan_tf.export --run-dir DIR --export-base DIR --model-name NAME``.
+
+Writes ``<export-base>/<model-name>/<version>/`` (version: ``--version`` or the next
+free integer; an existing version is never overwritten), built in a temporary
+directory and renamed into place when complete. Signatures (Z = total knob width,
+images ``[H, W, C]`` in [0, 1], knob values trained in [-1, 1]):
+
+=================  ===============================================  ====================================
+signature          inputs                                           outputs
+=================  ===============================================  ====================================
+serving_default    ``knobs`` float32 ``[batch, Z]``                 ``images`` float32 ``[batch, H, W, C]``
+generate_by_knob   one float32 ``[batch, width]`` per knob, by name  ``images``
+generate_png       ``knobs`` float32 ``[batch, Z]``                 ``png_bytes`` string ``[batch]``
+traverse           ``knobs`` ``[Z]``, ``knob`` string, ``values``    ``images`` ``[K, H, W, C]``
+                   ``[K]``
+embed              ``images`` float32 ``[batch, H, W, C]``          one float32 ``[batch, dim]`` per knob
+=================  ===============================================  ====================================
+
+The graph refuses NaN or infinite values, a wrong width or image shape, an unknown
+knob name and a batch above ``max_batch_size`` with ``INVALID_ARGUMENT`` and a
+message naming the problem. ``generate_png``'s output ends in ``_bytes`` so that TF
+Serving's REST API returns it base64-encoded. ``traverse`` sets every dimension of
+the swept knob to each value.
+
+``assets.extra/knobs.json`` lists the knobs in ``knobs`` order (name, width,
+guidance, embedding_dim), the value range, ``max_batch_size`` and the image shape;
+``assets.extra/tf_serving_warmup_requests`` holds one PredictionLog per signature
+(without ``traverse`` when exported with ``--batching``: TF Serving's batching needs
+a batch dimension on every input, which ``traverse``'s scalar ``knob`` lacks).
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from udgan_tf.runs import RunDirectoryError, load_model
+
+MAX_BATCH_SIZE = 256
+VALUE_RANGE = (-1.0, 1.0)
+SIGNATURES = ("serving_default", "generate_by_knob", "generate_png", "traverse", "embed")
+
+
+class ExportError(ValueError):
+    """An export that cannot be written; the message names the problem and the fix."""
+
+
+def _checked_knobs(knobs, width, max_batch_size):
+    """Validates ``knobs [batch, width]`` in the graph (InvalidArgumentError naming the problem)."""
+    tf.debugging.assert_equal(tf.shape(knobs)[1], width,
+                              message=f"knobs must have width {width} (the total knob width)")
+    tf.debugging.assert_less_equal(tf.shape(knobs)[0], max_batch_size,
+                                   message=f"batch larger than max_batch_size {max_batch_size}")
+    return tf.debugging.assert_all_finite(knobs, "knobs contain NaN or infinite values")
+
+
+class ServingModule(tf.Module):
+    """The exported graph: the inference generator (EMA when kept) and the siamese networks."""
+
+    def __init__(self, model, max_batch_size=MAX_BATCH_SIZE):
+        super().__init__()
+        self.generator = model.inference_generator
+        self.siamese_networks = list(model.siamese_networks)
+        self.knobs = list(model.knobs)
+        self.layout = model.layout
+        self.image_shape = (model.resolution, model.resolution, model.channels)
+        self.max_batch_size = max_batch_size
+        self._model = model
+        self.knob_names = tf.constant([knob.name for knob in self.knobs])
+        self.knob_starts = tf.constant([s.start for s in self.layout.latent_slices], tf.int32)
+        self.knob_widths = tf.constant([knob.width for knob in self.knobs], tf.int32)
+
+    def images(self, knobs):
+        knobs = _checked_knobs(knobs, self.layout.latent_dim, self.max_batch_size)
+        return self.generator(knobs, training=False)
+
+    def signatures(self):
+        """The five concrete functions, keyed by signature name."""
+        width = self.layout.latent_dim
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="knobs")])
+        def serving_default(knobs):
+            return {"images": self.images(knobs)}
+
+        by_knob_specs = [tf.TensorSpec([None, knob.width], tf.float32, name=knob.name) for knob in self.knobs]
+
+        @tf.function(input_signature=by_knob_specs)
+        def generate_by_knob(*parts):
+            return {"images": self.images(tf.concat(parts, axis=1))}
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="knobs")])
+        def generate_png(knobs):
+            pixels = tf.cast(tf.round(self.images(knobs) * 255.0), tf.uint8)
+            return {"png_bytes": tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)}
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="knobs"),
+                                      tf.TensorSpec([], tf.string, name="knob"),
+                                      tf.TensorSpec([None], tf.float32, name="values")])
+        def traverse(knobs, knob, values):
+            found = tf.equal(self.knob_names, knob)
+            tf.debugging.Assert(tf.reduce_any(found), ["unknown knob name", knob, "; knobs:", self.knob_names])
+            tf.debugging.assert_equal(tf.shape(knobs)[0], width,
+                                      message=f"knobs must have width {width} (the total knob width)")
+            values = tf.debugging.assert_all_finite(values, "values contain NaN or infinite values")
+            index = tf.argmax(tf.cast(found, tf.int32), output_type=tf.int32)
+            start, knob_width = self.knob_starts[index], self.knob_widths[index]
+            columns = tf.range(width)
+            swept = (columns >= start) & (columns < start + knob_width)                     # [Z]
+            count = tf.shape(values)[0]
+            base = tf.tile(knobs[None], tf.stack([count, 1]))                                   # [K, Z]
+            grid = tf.where(swept[None], tf.tile(values[:, None], [1, width]), base)
+            return {"images": self.images(grid)}
+
+        @tf.function(input_signature=[tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")])
+        def embed(images):
+            tf.debugging.assert_less_equal(tf.shape(images)[0], self.max_batch_size,
+                                           message=f"batch larger than max_batch_size {self.max_batch_size}")
+            images = tf.debugging.assert_all_finite(images, "images contain NaN or infinite values")
+            embedding = self._model.embed(images, training=False)
+            return {knob.name: embedding[:, piece]
+                    for knob, piece in zip(self.knobs, self.layout.embedding_slices)}
+
+        functions = {"serving_default": serving_default, "generate_by_knob": generate_by_knob,
+                     "generate_png": generate_png, "traverse": traverse, "embed": embed}
+        return {name: fn.get_concrete_function() for name, fn in functions.items()}
+
+    def knobs_json(self):
+        return {
+            "knobs": [{"name": k.name, "width": k.width, "guidance": k.guidance, "embedding_dim": k.embedding_dim}
+                      for k in self.knobs],
+            "value_range": list(VALUE_RANGE),
+            "max_batch_size": self.max_batch_size,
+            "image_shape": list(self.image_shape),
+            "signatures": list(SIGNATURES),
+        }
+
+
+def warmup_requests(module, model_name, include_traverse=True):
+    """One ``PredictionLog`` per signature, with small valid inputs (2 images, 3 traverse values)."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    rng = np.random.default_rng(0)
+    knobs = rng.uniform(-1, 1, (2, module.layout.latent_dim)).astype(np.float32)
+    inputs = {
+        "serving_default": {"knobs": knobs},
+        "generate_by_knob": {k.name: knobs[:, s] for k, s in zip(module.knobs, module.layout.latent_slices)},
+        "generate_png": {"knobs": knobs},
+        "traverse": {"knobs": knobs[0], "knob": np.array(module.knobs[-1].name.encode()),
+                     "values": np.linspace(-1, 1, 3, dtype=np.float32)},
+        "embed": {"images": np.full((2, *module.image_shape), 0.5, np.float32)},
+    }
+    logs = []
+    for name in SIGNATURES:
+        if name == "traverse" and not include_traverse:
+            continue
+        request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=model_name, signature_name=name))
+        for key, value in inputs[name].items():
+            request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+        logs.append(prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request)))
+    return logs
+
+
+def next_version(model_dir):
+    """1 + the largest numeric version directory under ``model_dir`` (1 when there is none)."""
+    versions = [int(p.name) for p in pathlib.Path(model_dir).glob("*") if p.is_dir() and p.name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def export_run(run_dir, export_base, model_name, version=None, max_batch_size=MAX_BATCH_SIZE, batching=False):
+    """Exports a run's generator and siamese networks. Returns the version directory (Path).
+
+    Raises:
+        RunDirectoryError: no run or no checkpoint.
+        ExportError: the version exists, or a bad model name / version.
+    """
+    if not model_name or not all(c.isalnum() or c in "_-." for c in model_name):
+        raise ExportError(f"--model-name must be letters, digits, '_', '-' or '.'. Received: {model_name!r}")
+    model_dir = pathlib.Path(export_base) / model_name
+    if version is None:
+        version = next_version(model_dir)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ExportError(f"--version must be a positive integer. Received: {version!r}")
+    target = model_dir / str(version)
+    if target.exists():
+        raise ExportError(f"{target} already exists: an export version is never overwritten. Pass another "
+                          f"--version or leave it out to use the next free one ({next_version(model_dir)}).")
+    model = load_model(run_dir)
+    module = ServingModule(model, max_batch_size)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}.partial-", dir=model_dir))
+    try:
+        tf.saved_model.save(module, str(staging), signatures=module.signatures())
+        extra = staging / "assets.extra"
+        extra.mkdir()
+        (extra / "knobs.json").write_text(json.dumps(module.knobs_json(), indent=2))
+        with tf.io.TFRecordWriter(str(extra / "tf_serving_warmup_requests")) as writer:
+            for log in warmup_requests(module, model_name, include_traverse=not batching):
+                writer.write(log.SerializeToString())
+        os.rename(staging, target)  # atomic: TF Serving never sees a half-written version
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m udgan_tf.export", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run-dir", required=True, help="a run directory written by udgan_tf.train")
+    parser.add_argument("--export-base", required=True, help="TF Serving's model base directory")
+    parser.add_argument("--model-name", required=True, help="the served model's name")
+    parser.add_argument("--version", type=int, help="version number (default: the next free one)")
+    parser.add_argument("--max-batch-size", type=int, default=MAX_BATCH_SIZE, help="largest batch per request")
+    parser.add_argument("--batching", action="store_true",
+                        help="for a server with --enable_batching: leave traverse out of the warm-up requests")
+    args = parser.parse_args(argv)
+    try:
+        path = export_run(args.run_dir, args.export_base, args.model_name, args.version, args.max_batch_size,
+                          args.batching)
+    except (ExportError, RunDirectoryError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Exported to {path} (signatures: {', '.join(SIGNATURES)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
