@@ -149,3 +149,9 @@ def test_export_cli_errors(tmp_path, capsys):
     assert "error: " in capsys.readouterr().err and not (tmp_path / "e" / "m" / "1").exists()
     assert export.main(["--run-dir", str(tmp_path), "--export-base", str(tmp_path / "e"), "--model-name", "a b"]) == 2
     assert "--model-name must be" in capsys.readouterr().err
+
+
+def test_a_batching_export_leaves_traverse_out_of_the_warmup(tiny_run, tmp_path):
+    path = export.export_run(tiny_run, tmp_path, "udgan", batching=True)
+    servicer = SavedModelPredictionServicer(path, "udgan", batching=True)
+    assert replay_warmup(path, servicer) == len(export.SIGNATURES) - 1  # every record passes batching's rules

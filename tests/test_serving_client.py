@@ -311,6 +311,8 @@ def test_serving_configs():
     assert compose["image"] == "tensorflow/serving:2.21.0"
     assert set(compose["ports"]) == {"8500:8500", "8501:8501"}
     assert any(volume.split(":")[-2:] == ["/models/udgan", "ro"] for volume in compose["volumes"])
-    assert compose["command"] == ["--model_config_file=/models/config/models.config", "--enable_batching",
+    assert compose["command"] == ["--model_config_file=/models/config/models.config", "--enable_model_warmup=true"]
+    batched = yaml.safe_load((REPO / "serving" / "docker-compose.batching.yml").read_text())["services"]["udgan"]
+    assert batched["command"] == ["--model_config_file=/models/config/models.config", "--enable_batching",
                                   "--batching_parameters_file=/models/config/batching.config",
                                   "--enable_model_warmup=true"]
