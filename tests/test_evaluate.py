@@ -11,7 +11,7 @@ from udgan_tf import evaluate, train
 from udgan_tf import config as config_lib
 from udgan_tf.data import DSprites, GroundTruthData
 from udgan_tf.evaluation.generator_measures import frechet_distance, knob_factor_matrix, knob_mig
-from udgan_tf.oracle import load_or_train_oracle, train_oracle
+from udgan_tf.oracle import FactorOracle, load_or_train_oracle, train_oracle
 
 from conftest import TINY_KNOBS
 
@@ -144,6 +144,18 @@ def test_oracle_learns_the_factors():
     oracle = train_oracle(data, steps=150, verbose=0)
     factors, images = data.sample(300, np.random.RandomState(5))
     assert np.mean(oracle.predict_factors(images) == factors, axis=0).min() > 0.95
+
+
+def test_readers_are_exact_given_the_other_factors():
+    """The fitted lookups read dSprites scales, and positions (hearts included) to the pixel."""
+    data = DSprites(resolution=64)
+    oracle = FactorOracle(data.factor_sizes, 64, 1, factor_names=data.factor_names)
+    oracle.fit_readers(*data.sample(20_000, np.random.RandomState(0)))
+    factors, images = data.sample(2000, np.random.RandomState(1))
+    assert np.mean(oracle.read_scales(images, factors[:, 0]) == factors[:, 1]) >= 0.99
+    assert np.mean(oracle.read_positions(images, factors) == factors[:, 3:]) >= 0.99
+    hearts = factors[:, 0] == 2
+    assert np.mean(oracle.read_positions(images[hearts], factors[hearts]) == factors[hearts, 3:]) >= 0.99
 
 
 def test_frechet_distance():

@@ -63,9 +63,8 @@ def choose_measures(requested, data):
     has_factors = isinstance(data, data_lib.GroundTruthData)
     has_attributes = "attributes" in getattr(data, "extra_keys", ())
     if requested is None:
-        chosen = [m for m in MEASURES if (m in FACTOR_MEASURES and has_factors) or m == "correlations"
-                  and (has_factors or has_attributes) or (m == "attributes" and has_attributes)]
-        return chosen
+        supported = {"correlations": has_factors or has_attributes, "attributes": has_attributes}
+        return [m for m in MEASURES if supported.get(m, has_factors)]
     chosen = [m.strip() for m in requested.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in MEASURES]
     if unknown:
@@ -314,8 +313,8 @@ def render_report(results):
             f"Data set `{results['dataset']}`, step {results['step']}; measures: {', '.join(results['measures'])}.\n"]
     if results["metrics"]:
         text.append("## Disentanglement of phi(x) on real images (Table 1)\n")
-        rows = [(name, key, f"{value:.4f}") for name, scores in results["metrics"].items()
-                for key, value in scores.items()]
+        rows = [(name, key, value if isinstance(value, int) else f"{value:.4f}")
+                for name, scores in results["metrics"].items() for key, value in scores.items()]
         text.append(_table(["metric", "key", "value"], rows))
     if "generator" in results:
         g = results["generator"]
