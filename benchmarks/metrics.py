@@ -53,8 +53,8 @@ def main(argv=None):
 
         rows = "".join(f"| {stage} | {seconds:,.0f} |\n" for stage, seconds in suite["seconds"].items()
                        if stage != "pictures")
-        scores = "".join(f"| {name} | {key} | {value:.3f} |\n" for name, values in suite["metrics"].items()
-                         for key, value in values.items())
+        scores = "".join(f"| {name} | {key} | {value if isinstance(value, int) else f'{value:.3f}'} |\n"
+                         for name, values in suite["metrics"].items() for key, value in values.items())
         met = suite_seconds < 600
         update_section("metrics_suite", (
             "## Disentanglement metric suite (`benchmarks/metrics.py`)\n\n"

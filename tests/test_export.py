@@ -144,9 +144,14 @@ def test_rest_body_is_the_documented_columnar_json():
     assert RestClient("http://localhost:8501", "udgan").model_name == "udgan"
 
 
-def test_export_cli_errors(tmp_path, capsys):
+def test_export_cli_errors(tiny_run, tmp_path, capsys):
+    untrained = tmp_path / "untrained"
+    untrained.mkdir()
+    (untrained / "config.yaml").write_text((tiny_run / "config.yaml").read_text())
+    assert export.main(["--run-dir", str(untrained), "--export-base", str(tmp_path / "e"), "--model-name", "m"]) == 2
+    assert "has no checkpoint" in capsys.readouterr().err and not (tmp_path / "e" / "m" / "1").exists()
     assert export.main(["--run-dir", str(tmp_path), "--export-base", str(tmp_path / "e"), "--model-name", "m"]) == 2
-    assert "error: " in capsys.readouterr().err and not (tmp_path / "e" / "m" / "1").exists()
+    assert "is not a run directory" in capsys.readouterr().err
     assert export.main(["--run-dir", str(tmp_path), "--export-base", str(tmp_path / "e"), "--model-name", "a b"]) == 2
     assert "--model-name must be" in capsys.readouterr().err
 

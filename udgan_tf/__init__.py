@@ -1,7 +1,9 @@
 """udgan_tf: UD-GAN and UD-GAN-G (unlabeled disentangling of GANs with guided siamese networks).
 
 Public names: ``UDGAN``, ``losses.contrastive_loss``, ``guidance.get`` / ``guidance.register``,
-``data.get_ground_truth_dataset``, ``config.load_config``, ``runs.load_model``.
+``data.get_dataset`` / ``data.get_ground_truth_dataset``, ``config.load_config``, ``runs.load_model``,
+``metrics.get_metric``. Commands: ``python -m udgan_tf.train``, ``udgan_tf.evaluate``,
+``udgan_tf.export`` and ``udgan_tf.serving.client``.
 """
 
 from udgan_tf import config, data, guidance, losses, runs
