@@ -252,11 +252,18 @@ class UDGAN(keras.Model):
             ``embedding_mask`` ``[B, E]`` (1 on knob i's slice of phi(x)).
         """
         z = self.layout.latent_dim
+        # Under tf.distribute every replica draws the quartets of the *global* batch from the
+        # same seed state and keeps its own slice, so R replicas train on exactly what one
+        # device would with the global batch, and a per-step knob is the same on all replicas.
+        replicas, replica = _replica_position()
         u1, u2, v1, v2 = tf.unstack(
-            keras.random.uniform((4, num_quartets, z), -1.0, 1.0, seed=self.seed_generator))
-        draws = num_quartets if self.knob_sampling == "per_quartet" else 1
+            keras.random.uniform((4, num_quartets * replicas, z), -1.0, 1.0, seed=self.seed_generator))
+        draws = num_quartets * replicas if self.knob_sampling == "per_quartet" else 1
         knob_index = keras.random.randint((draws,), 0, len(self.knobs), seed=self.seed_generator)
-        knob_index = tf.broadcast_to(tf.cast(knob_index, tf.int32), (num_quartets,))
+        knob_index = tf.broadcast_to(tf.cast(knob_index, tf.int32), (num_quartets * replicas,))
+        if replicas > 1:
+            start = replica * num_quartets
+            u1, u2, v1, v2, knob_index = (t[start:start + num_quartets] for t in (u1, u2, v1, v2, knob_index))
         latent_mask = tf.gather(self.layout.latent_masks, knob_index)
         return {
             "latents": tf.concat(build_quartet(u1, u2, v1, v2, latent_mask), axis=0),
@@ -348,7 +355,7 @@ class UDGAN(keras.Model):
             d_loss, fake_logits = self.discriminator_loss(real_images, fake_images)
             result = {"d_loss": d_loss, **self.generator_losses(fake_images, fake_logits, quartets)}
         updates = self._updates(result)
-        gradients = [tape.gradient(objective, variables) for objective, _, variables in updates]
+        gradients = [_global_mean_gradients(tape.gradient(objective, variables)) for objective, _, variables in updates]
         del tape
         for (_, optimizer, variables), grads in zip(updates, gradients):
             optimizer.apply_gradients(zip(grads, variables))
@@ -360,13 +367,14 @@ class UDGAN(keras.Model):
         with tf.GradientTape() as tape:
             d_loss, _ = self.discriminator_loss(real_images, fake_images)
         variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(d_loss, variables), variables))
+        self.discriminator_optimizer.apply_gradients(zip(_global_mean_gradients(tape.gradient(d_loss, variables)),
+                                                         variables))
         with tf.GradientTape(persistent=True) as tape:
             fake_images = self.generator(quartets["latents"], training=True)
             fake_logits = self.discriminator(self.discriminator_view(fake_images), training=True)
             result = {"d_loss": d_loss, **self.generator_losses(fake_images, fake_logits, quartets)}
         for objective, optimizer, variables in self._updates(result)[1:]:
-            optimizer.apply_gradients(zip(tape.gradient(objective, variables), variables))
+            optimizer.apply_gradients(zip(_global_mean_gradients(tape.gradient(objective, variables)), variables))
         del tape
         return result
 
@@ -417,6 +425,27 @@ class UDGAN(keras.Model):
             "real_images_per_quartet": self.real_images_per_quartet,
             "generator_ema_decay": self.generator_ema_decay, "seed": self.seed,
         }
+
+
+def _replica_position():
+    """``(number of replicas in sync, this replica's id)``; ``(1, 0)`` outside tf.distribute."""
+    context = tf.distribute.get_replica_context()
+    if context is None:
+        return 1, 0
+    return context.num_replicas_in_sync, context.replica_id_in_sync_group
+
+
+def _global_mean_gradients(gradients):
+    """Gradients of the global-batch mean from one replica's local-batch mean.
+
+    The losses are means over the local batch; the optimizers sum gradients over the R
+    replicas, so each replica's gradients are divided by R (the equivalent of
+    ``tf.nn.compute_average_loss`` with the global batch size, for equal local batches).
+    """
+    replicas, _ = _replica_position()
+    if replicas == 1:
+        return gradients
+    return [None if g is None else g / replicas for g in gradients]
 
 
 def gaussian_blur(images, sigma, max_sigma):

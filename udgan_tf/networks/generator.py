@@ -33,7 +33,9 @@ def normalization_layers(kind):
     if kind not in NORMALIZATIONS:
         raise ValueError(f"normalization must be one of {NORMALIZATIONS}. Received: {kind!r}")
     if kind == "batch":
-        return [keras.layers.BatchNormalization(momentum=0.9)]
+        # Synchronised: under tf.distribute the statistics are those of the global batch, as
+        # on one device (and the moving averages stay equal on every replica).
+        return [keras.layers.BatchNormalization(momentum=0.9, synchronized=True)]
     if kind == "pixel":
         return [PixelNormalization()]
     return []

@@ -44,10 +44,19 @@ class RealProxyStandardization(keras.layers.Layer):
         self.num_updates = self.add_weight(shape=(), initializer="zeros", name="num_updates", **common)
 
     def update(self, real_proxies):
-        """Folds the proxies of a batch of real images ``[B, D]`` into the running statistics."""
+        """Folds the proxies of a batch of real images ``[B, D]`` into the running statistics.
+
+        Under tf.distribute the moments are those of the global batch (all-reduced), so
+        every replica folds in the same statistics a single device would.
+        """
         if not self.built:
             self.build(real_proxies.shape)
-        mean, variance = tf.nn.moments(tf.cast(real_proxies, "float32"), axes=[0])
+        proxies = tf.cast(real_proxies, "float32")
+        moments = tf.stack([tf.reduce_mean(proxies, 0), tf.reduce_mean(tf.square(proxies), 0)])  # [2, D]
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            moments = context.all_reduce("MEAN", moments)
+        mean, variance = moments[0], tf.maximum(moments[1] - tf.square(moments[0]), 0.0)
         rate = tf.where(self.num_updates > 0, 1.0 - self.momentum, 1.0)
         self.mean.assign(self.mean + rate * (mean - self.mean))
         self.variance.assign(self.variance + rate * (variance - self.variance))
