@@ -28,6 +28,7 @@ TRAINING_DEFAULTS = {
     "image_every": 500,       # steps between traversal grids in TensorBoard
     "checkpoint_every": 500,  # steps between checkpoints
     "traversal_values": 9,    # columns of the traversal grid (knob values -1..1)
+    "backup_every_steps": 500,  # steps between backups of the whole training state (resume after a crash)
 }
 ADAM_DEFAULTS = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999, "epsilon": 1e-7}
 OPTIMIZER_NAMES = ("generator", "discriminator", "siamese")
@@ -174,7 +175,8 @@ def validate_config(config):
         for key, value in options.items():
             if not _is_number(value) or value <= 0:
                 raise ConfigError(f"optimizers.{name}.{key} must be a positive number. Received: {value!r}")
-    for key in ("steps", "batch_size", "log_every", "image_every", "checkpoint_every", "traversal_values"):
+    for key in ("steps", "batch_size", "log_every", "image_every", "checkpoint_every", "traversal_values",
+                "backup_every_steps"):
         value = config["training"][key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"training.{key} must be a positive integer. Received: {value!r}")

@@ -63,6 +63,7 @@ class RunDirectory:
         self.history_path = self.path / "history.csv"
         self.log_dir = self.path / "logs"
         self.traversal_path = self.path / "traversal.png"
+        self.backup_path = self.path / "backup" / "state.weights.h5"
 
     def status(self):
         if not self.status_path.exists():
@@ -95,6 +96,24 @@ class RunDirectory:
 
     def save_checkpoint(self, model):
         atomic_write(self.checkpoint_path, model.save_weights)
+
+    def save_backup(self, model):
+        """The whole training state (networks, EMA, all three optimizers with their step counters,
+        the knob sampler's seed state, the proxy statistics) in one file, replaced atomically."""
+        atomic_write(self.backup_path, model.save_weights)
+
+    def can_resume(self):
+        """True when the directory holds an unfinished run with a backup."""
+        status = self.status() or {}
+        return self.backup_path.exists() and status.get("status") != "finished"
+
+    def truncate_history(self, step):
+        """Drops history rows after ``step`` (they are trained again after a resume)."""
+        if not self.history_path.exists():
+            return
+        rows = self.history_path.read_text().splitlines()
+        kept = rows[:1] + [row for row in rows[1:] if int(row.split(",")[0]) <= step]
+        atomic_write_text(self.history_path, "\n".join(kept) + "\n")
 
 
 def load_model(run_dir, compile=False):

@@ -38,7 +38,33 @@ def parse_args(argv=None):
                                            "a CelebA folder or TFDS data dir, a folder of images")
     parser.add_argument("--output-dir", help="run directory; default runs/<dataset>-<timestamp>")
     parser.add_argument("--overwrite", action="store_true", help="delete an existing run in --output-dir first")
+    parser.add_argument("--strategy", default="auto", choices=STRATEGIES,
+                        help="tf.distribute strategy; auto: MirroredStrategy when more than one GPU is visible")
     return parser.parse_args(argv)
+
+
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
+
+
+def make_strategy(name):
+    """The ``tf.distribute`` strategy for ``--strategy`` (see README, "Several GPUs and machines")."""
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "auto":
+        return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    if name == "one_device":
+        return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()  # reads TF_CONFIG
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the message names the step, the loss and the last backup."""
 
 
 def build_config(args):
@@ -115,6 +141,14 @@ class RunMonitor(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(str(run.log_dir))
         self.started = time.time()
 
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            if not math.isfinite(float(value)):
+                backup = (f"the last good backup ({self.run.backup_path}) is intact; rerun the same command to "
+                          "resume from it" if self.run.backup_path.exists() else "no backup was written yet")
+                raise TrainingDiverged(f"{name} is {float(value)} at step {self.step}: training stopped; {backup}. "
+                                       "Lower the learning rates or model.contrastive_weight.")
+
     @property
     def step(self):
         return int(self.model.optimizer.iterations.numpy())
@@ -132,6 +166,8 @@ class RunMonitor(keras.callbacks.Callback):
         if _crossed(step, self.training["log_every"], self.training["checkpoint_every"]):
             self.run.save_checkpoint(self.model)
             self.run.write_status(step=step)
+        if _crossed(step, self.training["log_every"], self.training["backup_every_steps"]):
+            self.run.save_backup(self.model)
 
     def _append_history(self, step, logs):
         new = not self.run.history_path.exists()
@@ -147,22 +183,42 @@ def _crossed(step, interval, every):
     return step // every > (step - interval) // every
 
 
-def train(config, output_dir, overwrite=False, verbose="auto"):
-    """Trains a model for ``config`` into ``output_dir``. Returns the trained UDGAN."""
+def train(config, output_dir, overwrite=False, verbose="auto", strategy=None):
+    """Trains a model for ``config`` into ``output_dir``. Returns the trained UDGAN.
+
+    An unfinished run with a backup in ``output_dir`` (same config) is resumed from its
+    backup instead of refused: prints ``Resumed from step N``.
+    """
     run = RunDirectory(output_dir)
     training = config["training"]
+    strategy = strategy or tf.distribute.get_strategy()
+    resume = not overwrite and run.can_resume()
+    if resume and run.read_config() != json.loads(json.dumps(config)):
+        raise RunDirectoryError(f"{run.path} holds an unfinished run with a different config; resume it with its "
+                                f"own config ({run.config_path}), or pass --overwrite or another --output-dir.")
     keras.utils.set_random_seed(training["seed"])
-    data, dataset = build_dataset(config)           # fails before the run directory is touched
-    run.prepare(overwrite=overwrite)
-    run.write_config(config)
-    run.write_status(status="running", step=0, steps=training["steps"],
-                     started=datetime.datetime.now().isoformat(timespec="seconds"))
-    model = build_model(config)
+    data, _ = build_dataset(config)                 # fails before the run directory is touched
+    with strategy.scope():
+        model = build_model(config)
+    step = 0
+    if resume:
+        model.load_weights(run.backup_path)
+        step = int(model.optimizer.iterations.numpy())
+        run.truncate_history(step)
+        print(f"Resumed from step {step}", flush=True)
+    else:
+        run.prepare(overwrite=overwrite)
+        run.write_config(config)
+        run.write_status(status="running", step=0, steps=training["steps"],
+                         started=datetime.datetime.now().isoformat(timespec="seconds"))
+    # A resumed run draws a new data stream (seed + step) instead of replaying the first batches.
+    dataset = data.training_dataset(training["batch_size"], seed=training["seed"] + step)
     monitor = RunMonitor(run, training)
     steps_per_epoch = min(training["log_every"], training["steps"])
     full_epochs, remainder = divmod(training["steps"], steps_per_epoch)
-    model.fit(dataset, epochs=full_epochs, steps_per_epoch=steps_per_epoch, callbacks=[monitor], verbose=verbose,
-              shuffle=False)  # the data set is an infinite stream of fresh draws
+    if step < full_epochs * steps_per_epoch:
+        model.fit(dataset, epochs=full_epochs, initial_epoch=step // steps_per_epoch, steps_per_epoch=steps_per_epoch,
+                  callbacks=[monitor], verbose=verbose, shuffle=False)  # the data set is an infinite stream
     if remainder:
         monitor.training = {**training, "log_every": remainder}
         model.fit(dataset, epochs=full_epochs + 1, initial_epoch=full_epochs, steps_per_epoch=remainder,
@@ -180,10 +236,13 @@ def main(argv=None):
     try:
         config = build_config(args)
         output_dir = args.output_dir or f"runs/{config['dataset']['name']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
-        train(config, output_dir, overwrite=args.overwrite)
+        train(config, output_dir, overwrite=args.overwrite, strategy=make_strategy(args.strategy))
     except (config_lib.ConfigError, RunDirectoryError, FileNotFoundError, data_lib.DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except TrainingDiverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     print(f"Run written to {output_dir} (traversal grid: {RunDirectory(output_dir).traversal_path})")
     return 0
 

@@ -1,0 +1,101 @@
+"""Fault tolerance: a killed run resumes from its backup; a NaN loss stops training with the step and loss."""
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import yaml
+
+from udgan_tf import config as config_lib
+from udgan_tf import train
+from udgan_tf.runs import RunDirectory
+
+from conftest import TINY_KNOBS
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def write_config(path, steps, **training):
+    path.write_text(yaml.safe_dump({
+        "dataset": {"name": "dsprites"},
+        "model": {"knobs": TINY_KNOBS, "resolution": 16, "filters": 8, "generator_ema_decay": 0.9},
+        "training": {"steps": steps, "batch_size": 4, "log_every": 2, "image_every": 1000, "checkpoint_every": 1000,
+                     "backup_every_steps": 2, "traversal_values": 3, **training},
+    }))
+    return path
+
+
+def command(config, out):
+    return [sys.executable, "-m", "udgan_tf.train", "--config", str(config), "--output-dir", str(out)]
+
+
+def test_a_run_killed_after_a_backup_resumes_and_finishes(tmp_path):
+    config, out = write_config(tmp_path / "tiny.yaml", steps=60), tmp_path / "run"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    process = subprocess.Popen(command(config, out), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    backup = RunDirectory(out).backup_path
+    deadline = time.time() + 240
+    while not backup.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert backup.exists(), "no backup was written"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert RunDirectory(out).status()["status"] == "running"
+
+    # The backup holds every optimizer's state, not just model.optimizer's.
+    resolved = config_lib.load_config(config)
+    resolved["model"].setdefault("seed", resolved["training"]["seed"])
+    saved = train.build_model(resolved)
+    saved.load_weights(backup)
+    backed_up_step = int(saved.optimizer.iterations.numpy())
+    assert backed_up_step >= 2 and backed_up_step % 2 == 0
+    for optimizer in (saved.generator_optimizer, saved.discriminator_optimizer, saved.siamese_optimizer):
+        assert int(optimizer.iterations.numpy()) == backed_up_step
+        assert any(np.abs(v.numpy()).max() > 0 for v in optimizer.variables[2:])  # Adam moments, not reset
+
+    result = subprocess.run(command(config, out), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    resumed = int(result.stdout.split("Resumed from step ")[1].split()[0])
+    assert resumed >= backed_up_step
+    status = RunDirectory(out).status()
+    assert status["status"] == "finished" and status["step"] == 60
+    steps = [int(row.split(",")[0]) for row in RunDirectory(out).history_path.read_text().splitlines()[1:]]
+    assert steps == sorted(set(steps)) and steps[-1] == 60  # no step logged twice
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_backup(tmp_path, capsys, monkeypatch):
+    config, out = write_config(tmp_path / "tiny.yaml", steps=8), tmp_path / "run"
+    original = train.build_model
+
+    def poisoned(resolved):
+        model = original(resolved)
+        model.discriminator_loss_fn = lambda real, fake: keras.ops.where(
+            model.optimizer.iterations >= 4, np.nan, 1.0) * (keras.ops.mean(real) - keras.ops.mean(fake))
+        return model
+
+    monkeypatch.setattr(train, "build_model", poisoned)
+    code = train.main(["--config", str(config), "--output-dir", str(out)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "d_loss is nan at step 5: training stopped; the last good backup" in err
+    monkeypatch.setattr(train, "build_model", original)
+    resolved = config_lib.load_config(config)
+    resolved["model"].setdefault("seed", resolved["training"]["seed"])
+    model = train.build_model(resolved)
+    model.load_weights(RunDirectory(out).backup_path)
+    assert int(model.optimizer.iterations.numpy()) == 4
+    assert all(np.isfinite(w.numpy()).all() for w in model.weights)
+
+
+def test_strategy_choices():
+    import tensorflow as tf
+
+    assert isinstance(train.make_strategy("one_device"), tf.distribute.OneDeviceStrategy)
+    assert train.make_strategy("auto") is tf.distribute.get_strategy()  # no GPU here: the default strategy
+    assert train.parse_args(["--strategy", "mirrored"]).strategy == "mirrored"
