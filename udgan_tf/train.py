@@ -38,6 +38,8 @@ def parse_args(argv=None):
                                            "a CelebA folder or TFDS data dir, a folder of images")
     parser.add_argument("--output-dir", help="run directory; default runs/<dataset>-<timestamp>")
     parser.add_argument("--overwrite", action="store_true", help="delete an existing run in --output-dir first")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="mixed_float16 on GPU, mixed_bfloat16 on CPU/TPU (weights, outputs and losses stay float32)")
     parser.add_argument("--strategy", default="auto", choices=STRATEGIES,
                         help="tf.distribute strategy; auto: MirroredStrategy when more than one GPU is visible")
     return parser.parse_args(argv)
@@ -61,6 +63,13 @@ def make_strategy(name):
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
+
+
+def set_mixed_precision():
+    """``mixed_float16`` when a GPU is visible, else ``mixed_bfloat16``. Returns the policy name."""
+    policy = "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+    keras.mixed_precision.set_dtype_policy(policy)
+    return policy
 
 
 class TrainingDiverged(RuntimeError):
@@ -122,8 +131,12 @@ def build_dataset(config):
 
 
 def build_model(config):
+    """The compiled UDGAN. Under the ``mixed_float16`` policy every optimizer is wrapped in a
+    ``LossScaleOptimizer`` (float16 gradients underflow without loss scaling)."""
     model = UDGAN(**config["model"])
     optimizers = {name: keras.optimizers.Adam(**options) for name, options in config["optimizers"].items()}
+    if keras.mixed_precision.global_policy().name == "mixed_float16":
+        optimizers = {name: keras.optimizers.LossScaleOptimizer(opt) for name, opt in optimizers.items()}
     model.compile(generator_optimizer=optimizers["generator"],
                   discriminator_optimizer=optimizers["discriminator"],
                   siamese_optimizer=optimizers["siamese"])
@@ -236,6 +249,8 @@ def main(argv=None):
     try:
         config = build_config(args)
         output_dir = args.output_dir or f"runs/{config['dataset']['name']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+        if args.mixed_precision:
+            print(f"Mixed precision: {set_mixed_precision()}", flush=True)
         train(config, output_dir, overwrite=args.overwrite, strategy=make_strategy(args.strategy))
     except (config_lib.ConfigError, RunDirectoryError, FileNotFoundError, data_lib.DataError) as error:
         print(f"error: {error}", file=sys.stderr)

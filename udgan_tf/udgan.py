@@ -296,7 +296,8 @@ class UDGAN(keras.Model):
                 real_logits = self.discriminator(real_seen, training=training)
                 real_logits_sum = tf.reduce_sum(real_logits)
             real_gradients = r1_tape.gradient(real_logits_sum, real_seen)
-        fake_logits = self.discriminator(fake_seen, training=training)
+        fake_logits = tf.cast(self.discriminator(fake_seen, training=training), tf.float32)
+        real_logits = tf.cast(real_logits, tf.float32)  # losses in float32 under mixed precision
         d_loss = self.discriminator_loss_fn(real_logits, fake_logits)
         if self.r1_weight > 0:
             d_loss += 0.5 * self.r1_weight * losses.r1_penalty(real_gradients)
@@ -310,7 +311,8 @@ class UDGAN(keras.Model):
             fake_logits: ``[4B, 1]``, D's logits for them.
             quartets: the dict of ``sample_quartets``.
         """
-        embeddings = self.embed(fake_images, training=training)
+        embeddings = tf.cast(self.embed(fake_images, training=training), tf.float32)
+        fake_logits = tf.cast(fake_logits, tf.float32)
         e11, e12, e21, e22 = tf.split(embeddings, 4, axis=0)
         mask = quartets["embedding_mask"]
         per_quartet = losses.contrastive_loss(e11 * mask, e12 * mask, e21 * mask, e22 * mask, quartets["margin"])
@@ -354,8 +356,11 @@ class UDGAN(keras.Model):
             fake_images = self.generator(quartets["latents"], training=True)
             d_loss, fake_logits = self.discriminator_loss(real_images, fake_images)
             result = {"d_loss": d_loss, **self.generator_losses(fake_images, fake_logits, quartets)}
-        updates = self._updates(result)
-        gradients = [_global_mean_gradients(tape.gradient(objective, variables)) for objective, _, variables in updates]
+            updates = self._updates(result)
+            # scale_loss is the identity unless an optimizer is a LossScaleOptimizer (mixed_float16).
+            scaled = [optimizer.scale_loss(objective) for objective, optimizer, _ in updates]
+        gradients = [_global_mean_gradients(tape.gradient(objective, variables))
+                     for objective, (_, _, variables) in zip(scaled, updates)]
         del tape
         for (_, optimizer, variables), grads in zip(updates, gradients):
             optimizer.apply_gradients(zip(grads, variables))
@@ -366,14 +371,17 @@ class UDGAN(keras.Model):
         fake_images = tf.stop_gradient(self.generator(quartets["latents"], training=True))
         with tf.GradientTape() as tape:
             d_loss, _ = self.discriminator_loss(real_images, fake_images)
+            scaled_d_loss = self.discriminator_optimizer.scale_loss(d_loss)
         variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(zip(_global_mean_gradients(tape.gradient(d_loss, variables)),
-                                                         variables))
+        self.discriminator_optimizer.apply_gradients(
+            zip(_global_mean_gradients(tape.gradient(scaled_d_loss, variables)), variables))
         with tf.GradientTape(persistent=True) as tape:
             fake_images = self.generator(quartets["latents"], training=True)
             fake_logits = self.discriminator(self.discriminator_view(fake_images), training=True)
             result = {"d_loss": d_loss, **self.generator_losses(fake_images, fake_logits, quartets)}
-        for objective, optimizer, variables in self._updates(result)[1:]:
+            updates = self._updates(result)[1:]
+            scaled = [optimizer.scale_loss(objective) for objective, optimizer, _ in updates]
+        for objective, (_, optimizer, variables) in zip(scaled, updates):
             optimizer.apply_gradients(zip(_global_mean_gradients(tape.gradient(objective, variables)), variables))
         del tape
         return result

@@ -1,4 +1,4 @@
-"""Fault tolerance: a killed run resumes from its backup; a NaN loss stops training with the step and loss."""
+"""Issue 6: strategies, mixed precision, resuming a killed run, stopping on a NaN loss."""
 
 import os
 import pathlib
@@ -99,3 +99,37 @@ def test_strategy_choices():
     assert isinstance(train.make_strategy("one_device"), tf.distribute.OneDeviceStrategy)
     assert train.make_strategy("auto") is tf.distribute.get_strategy()  # no GPU here: the default strategy
     assert train.parse_args(["--strategy", "mirrored"]).strategy == "mirrored"
+
+
+MIXED_FLOAT16 = """
+import keras, tensorflow as tf
+keras.mixed_precision.set_dtype_policy("mixed_float16")
+from udgan_tf import config as config_lib
+from udgan_tf.train import build_model
+config = config_lib.resolve_config({"dataset": {"name": "dsprites"}, "model": {
+    "knobs": [{"name": "free", "count": 2}, {"name": "x", "guidance": "center_of_mass_x"}],
+    "resolution": 16, "filters": 8, "seed": 0}})
+model = build_model(config)
+assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in
+           (model.generator_optimizer, model.discriminator_optimizer, model.siamese_optimizer))
+images = tf.random.stateless_uniform((8, 16, 16, 1), seed=(0, 1))
+history = model.fit(tf.data.Dataset.from_tensors(images).repeat(), steps_per_epoch=2, verbose=0, shuffle=False)
+assert all(abs(v[-1]) < 100 for v in history.history.values()), history.history
+assert model.generator.weights[0].dtype == "float32" and model(model.sample_knobs(2, seed=0)).dtype == tf.float32
+print("OK")
+"""
+
+
+def test_mixed_precision_float16_wraps_every_optimizer_and_trains():
+    result = subprocess.run([sys.executable, "-c", MIXED_FLOAT16], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0 and result.stdout.strip().endswith("OK"), result.stderr[-3000:]
+
+
+def test_mixed_precision_flag_trains_in_bfloat16_on_cpu(tmp_path):
+    config, out = write_config(tmp_path / "tiny.yaml", steps=2), tmp_path / "run"
+    result = subprocess.run(command(config, out) + ["--mixed-precision"], cwd=REPO, capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Mixed precision: mixed_bfloat16" in result.stdout
+    assert RunDirectory(out).status()["status"] == "finished"
