@@ -133,3 +133,35 @@ def test_mixed_precision_flag_trains_in_bfloat16_on_cpu(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Mixed precision: mixed_bfloat16" in result.stdout
     assert RunDirectory(out).status()["status"] == "finished"
+
+
+def free_ports(count):
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("localhost", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def test_two_workers_train_and_only_the_chief_writes(tmp_path):
+    import json
+
+    config = write_config(tmp_path / "tiny.yaml", steps=4)
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
+    outputs = [tmp_path / "chief_run", tmp_path / "worker_run"]
+    processes = []
+    for index, out in enumerate(outputs):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+               "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        processes.append(subprocess.Popen(command(config, out) + ["--strategy", "multi_worker"], cwd=REPO, env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    results = [process.communicate(timeout=600) for process in processes]
+    for process, (_, err) in zip(processes, results):
+        assert process.returncode == 0, err[-3000:]
+    assert RunDirectory(outputs[0]).checkpoint_path.exists()
+    assert RunDirectory(outputs[0]).status()["step"] == 4
+    assert not outputs[1].exists()  # worker 1 wrote into a temporary directory, now removed

@@ -11,7 +11,9 @@ import csv
 import datetime
 import json
 import math
+import pathlib
 import sys
+import tempfile
 import time
 
 import keras
@@ -50,7 +52,7 @@ STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 
 def make_strategy(name):
     """The ``tf.distribute`` strategy for ``--strategy`` (see README, "Several GPUs and machines")."""
-    gpus = tf.config.list_logical_devices("GPU")
+    gpus = tf.config.list_physical_devices("GPU")
     if name == "auto":
         return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
     if name == "one_device":
@@ -67,9 +69,24 @@ def make_strategy(name):
 
 def set_mixed_precision():
     """``mixed_float16`` when a GPU is visible, else ``mixed_bfloat16``. Returns the policy name."""
-    policy = "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+    policy = "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
     keras.mixed_precision.set_dtype_policy(policy)
     return policy
+
+
+def is_chief(strategy):
+    """True unless this process is a non-chief worker of a multi-worker strategy.
+
+    With TF_CONFIG the chief is the task of type "chief", or worker 0 when the cluster
+    has no "chief" (TensorFlow's convention).
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
 class TrainingDiverged(RuntimeError):
@@ -200,11 +217,20 @@ def train(config, output_dir, overwrite=False, verbose="auto", strategy=None):
     """Trains a model for ``config`` into ``output_dir``. Returns the trained UDGAN.
 
     An unfinished run with a backup in ``output_dir`` (same config) is resumed from its
-    backup instead of refused: prints ``Resumed from step N``.
+    backup instead of refused: prints ``Resumed from step N``. Under a multi-worker
+    strategy only the chief writes there; the other workers take part in every step but
+    write into a temporary directory that is removed at the end.
     """
+    strategy = strategy or tf.distribute.get_strategy()
+    if is_chief(strategy):
+        return _train(config, output_dir, overwrite, verbose, strategy)
+    with tempfile.TemporaryDirectory(prefix="udgan_worker_") as scratch:
+        return _train(config, pathlib.Path(scratch) / "run", overwrite, verbose, strategy)
+
+
+def _train(config, output_dir, overwrite, verbose, strategy):
     run = RunDirectory(output_dir)
     training = config["training"]
-    strategy = strategy or tf.distribute.get_strategy()
     resume = not overwrite and run.can_resume()
     if resume and run.read_config() != json.loads(json.dumps(config)):
         raise RunDirectoryError(f"{run.path} holds an unfinished run with a different config; resume it with its "
@@ -246,12 +272,14 @@ def train(config, output_dir, overwrite=False, verbose="auto", strategy=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs any op.
+    strategy = make_strategy(args.strategy)
     try:
         config = build_config(args)
         output_dir = args.output_dir or f"runs/{config['dataset']['name']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
         if args.mixed_precision:
             print(f"Mixed precision: {set_mixed_precision()}", flush=True)
-        train(config, output_dir, overwrite=args.overwrite, strategy=make_strategy(args.strategy))
+        train(config, output_dir, overwrite=args.overwrite, strategy=strategy)
     except (config_lib.ConfigError, RunDirectoryError, FileNotFoundError, data_lib.DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

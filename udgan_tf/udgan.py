@@ -348,7 +348,11 @@ class UDGAN(keras.Model):
         drawn = tf.one_hot(quartets["knob_index"], len(self.knobs))
         for column, tracker in enumerate(self.knob_loss_trackers):
             tracker.update_state(result["contrastive_per_quartet"], sample_weight=drawn[:, column])
-        return {m.name: m.result() for m in self.metrics}
+        logs = {m.name: m.result() for m in self.metrics}
+        if _multi_worker():
+            # Keras reduces multi-worker logs with reduce(MEAN, axis=0), which needs a dimension.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def _simultaneous_step(self, real_images, quartets):
         """One forward pass; D, G and phi all step from the same weights."""
@@ -441,6 +445,12 @@ def _replica_position():
     if context is None:
         return 1, 0
     return context.num_replicas_in_sync, context.replica_id_in_sync_group
+
+
+def _multi_worker():
+    """True under a MultiWorkerMirroredStrategy with more than one worker."""
+    extended = tf.distribute.get_strategy().extended
+    return bool(getattr(extended, "_in_multi_worker_mode", lambda: False)())
 
 
 def _global_mean_gradients(gradients):
