@@ -108,7 +108,7 @@ from udgan_tf import config as config_lib
 from udgan_tf.train import build_model
 config = config_lib.resolve_config({"dataset": {"name": "dsprites"}, "model": {
     "knobs": [{"name": "free", "count": 2}, {"name": "x", "guidance": "center_of_mass_x"}],
-    "resolution": 16, "filters": 8, "seed": 0}})
+    "resolution": 16, "filters": 8, "seed": 0, "siamese_hidden_units": 0}})  # float32 proxy beside a float16 net
 model = build_model(config)
 assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in
            (model.generator_optimizer, model.discriminator_optimizer, model.siamese_optimizer))

@@ -210,7 +210,9 @@ class UDGAN(keras.Model):
 
     def embed(self, images, training=False):
         """phi(x), the concatenated siamese outputs in knob order (§4.2). ``[B, R, R, C] -> [B, E]``."""
-        outputs = tf.concat([net(images, training=training) for net in self.siamese_networks], axis=-1)
+        # float32: under mixed precision conv networks answer in float16/bfloat16, proxies in float32.
+        outputs = tf.concat([tf.cast(net(images, training=training), tf.float32) for net in self.siamese_networks],
+                            axis=-1)
         return tf.gather(outputs, self._embedding_order, axis=-1)
 
     def sample_knobs(self, num, seed=None):
