@@ -101,6 +101,12 @@ def test_strategy_choices():
     assert train.parse_args(["--strategy", "mirrored"]).strategy == "mirrored"
 
 
+def test_an_unavailable_strategy_is_a_clear_error(tmp_path, capsys):
+    assert train.main(["--strategy", "tpu", "--output-dir", str(tmp_path / "run")]) == 2
+    assert "error: --strategy tpu is not available here" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 MIXED_FLOAT16 = """
 import keras, tensorflow as tf
 keras.mixed_precision.set_dtype_policy("mixed_float16")

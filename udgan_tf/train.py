@@ -272,8 +272,11 @@ def _train(config, output_dir, overwrite, verbose, strategy):
 
 def main(argv=None):
     args = parse_args(argv)
-    # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs any op.
-    strategy = make_strategy(args.strategy)
+    try:  # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs any op.
+        strategy = make_strategy(args.strategy)
+    except (ValueError, RuntimeError, tf.errors.OpError) as error:  # e.g. no TPU, a bad TF_CONFIG
+        print(f"error: --strategy {args.strategy} is not available here: {error}", file=sys.stderr)
+        return 2
     try:
         config = build_config(args)
         output_dir = args.output_dir or f"runs/{config['dataset']['name']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
