@@ -35,6 +35,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from input_pipeline import images_per_second  # noqa: E402
 from udgan_tf import config as config_lib  # noqa: E402
 from udgan_tf.train import build_dataset, build_model  # noqa: E402
 
@@ -83,15 +84,6 @@ def time_loop(step, iterator, steps):
         loss = step(next(iterator))
     float(tf.nest.flatten(loss)[0])  # wait for the last step
     return steps / (time.perf_counter() - start)
-
-
-def time_input(dataset, batches, batch_size):
-    iterator = iter(dataset)
-    next(iterator)
-    start = time.perf_counter()
-    for _ in range(batches):
-        next(iterator)
-    return batches * batch_size / (time.perf_counter() - start)
 
 
 def variants(args):
@@ -170,7 +162,7 @@ def main(argv=None):
         rates["eager"].append(time_loop(eager, iterator, args.eager_steps))
     batch = config["training"]["batch_size"]
     result = {f"{mode}_steps_per_s": statistics.median(r) for mode, r in rates.items()}
-    result["input_images_per_s"] = time_input(dataset, 200, batch)
+    result["input_images_per_s"] = images_per_second(dataset, 200, batch, warmup=1)
     result["fit_over_plain"] = result["fit_steps_per_s"] / result["plain_steps_per_s"]
     result["input_over_consumption"] = result["input_images_per_s"] / (batch * result["fit_steps_per_s"])
     result["rounds"] = {mode: [round(r, 3) for r in values] for mode, values in rates.items()}

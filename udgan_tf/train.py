@@ -120,7 +120,14 @@ def build_config(args):
 
 
 def build_dataset(config):
-    """The data set and its infinite training ``tf.data.Dataset``.
+    """The data set and its infinite training ``tf.data.Dataset`` (seeded by ``training.seed``)."""
+    data = build_data(config)
+    training = config["training"]
+    return data, data.training_dataset(training["batch_size"], seed=training["seed"])
+
+
+def build_data(config):
+    """The data set of ``config``, checked against the model.
 
     The data set delivers the model's resolution (and channels, where it has the
     option) unless ``dataset`` says otherwise; a mismatch with the model, missing
@@ -143,8 +150,7 @@ def build_dataset(config):
         raise config_lib.ConfigError(
             f"Data set {config['dataset']['name']!r} gives images of shape {tuple(data.observation_shape)} "
             f"but the model makes {expected}: set model.resolution / model.channels to match.")
-    training = config["training"]
-    return data, data.training_dataset(training["batch_size"], seed=training["seed"])
+    return data
 
 
 def build_model(config):
@@ -236,7 +242,7 @@ def _train(config, output_dir, overwrite, verbose, strategy):
         raise RunDirectoryError(f"{run.path} holds an unfinished run with a different config; resume it with its "
                                 f"own config ({run.config_path}), or pass --overwrite or another --output-dir.")
     keras.utils.set_random_seed(training["seed"])
-    data, _ = build_dataset(config)                 # fails before the run directory is touched
+    data = build_data(config)                       # fails before the run directory is touched
     with strategy.scope():
         model = build_model(config)
     step = 0
