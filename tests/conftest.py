@@ -22,3 +22,15 @@ TINY_KNOBS = [
 def tiny_model_config():
     """A UDGAN config small enough for a fit step in about a second on 2 cores."""
     return {"knobs": TINY_KNOBS, "resolution": 16, "channels": 1, "filters": 8, "seed": 3}
+
+
+def widths_by_side(model, input_shape):
+    """{feature-map side: channels} after every convolution of ``model.body``."""
+    import tensorflow as tf
+
+    x, widths = tf.zeros(input_shape), {}
+    for layer in model.body.layers:
+        x = layer(x)
+        if "conv" in layer.name:
+            widths[x.shape[1]] = x.shape[-1]
+    return widths
