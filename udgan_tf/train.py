@@ -7,21 +7,26 @@ the resolved config, ``history.csv`` and a final ``traversal.png``.
 """
 
 import argparse
+import contextlib
 import csv
 import datetime
+import io
 import json
 import math
 import pathlib
+import signal
 import sys
 import tempfile
+import threading
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from udgan_tf import config as config_lib
 from udgan_tf import data as data_lib
-from udgan_tf.runs import RunDirectory, RunDirectoryError
+from udgan_tf.runs import EventFile, RunDirectory, RunDirectoryError, RunWriteError, append_text
 from udgan_tf.udgan import UDGAN
 from udgan_tf.visualize import save_traversal_png, traversal_summary_image
 
@@ -91,6 +96,16 @@ def is_chief(strategy):
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the message names the step, the loss and the last backup."""
+
+
+class TrainingStopped(RuntimeError):
+    """A write failed during training; the message names the file, the cause, the last
+    backup and how to resume."""
+
+
+class TrainingPreempted(Exception):
+    """Training stopped on SIGTERM after a backup; the message names the step, the backup
+    and how to resume."""
 
 
 def build_config(args):
@@ -167,15 +182,29 @@ def build_model(config):
 
 
 class RunMonitor(keras.callbacks.Callback):
-    """Writes scalars and traversal grids to TensorBoard, ``history.csv`` rows and
-    checkpoints, all keyed by the training step (not the Keras epoch)."""
+    """Writes scalars and traversal grids to TensorBoard, ``history.csv`` rows,
+    checkpoints and backups, all keyed by the training step (not the Keras epoch).
 
-    def __init__(self, run, training):
+    ``stop_requested`` (set by the SIGTERM handler) stops ``fit`` after the current step.
+    ``backup_step`` is the step of the backup on disk (None before the first one).
+    """
+
+    def __init__(self, run, training, backup_step=None):
         super().__init__()
         self.run = run
         self.training = training
-        self.writer = tf.summary.create_file_writer(str(run.log_dir))
+        self.events = EventFile(run.log_dir)
         self.started = time.time()
+        self.stop_requested = False
+        self.backup_step = backup_step
+        self.previous_step = None
+
+    @property
+    def step(self):
+        return int(self.model.optimizer.iterations.numpy())
+
+    def on_train_begin(self, logs=None):
+        self.previous_step = self.step
 
     def on_train_batch_end(self, batch, logs=None):
         for name, value in (logs or {}).items():
@@ -184,39 +213,84 @@ class RunMonitor(keras.callbacks.Callback):
                           "resume from it" if self.run.backup_path.exists() else "no backup was written yet")
                 raise TrainingDiverged(f"{name} is {float(value)} at step {self.step}: training stopped; {backup}. "
                                        "Lower the learning rates or model.contrastive_weight.")
-
-    @property
-    def step(self):
-        return int(self.model.optimizer.iterations.numpy())
+        if self.stop_requested:
+            self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
-        step = self.step
+        """Logs at the end of every epoch; checkpoints, backups and images when the steps since
+        the previous epoch end (or since ``fit`` began) crossed a multiple of their interval."""
+        step, previous = self.step, self.previous_step
+        self.previous_step = step
+
+        def crossed(every):
+            return step // every > previous // every
+
         logs = {k: float(v) for k, v in (logs or {}).items()}
-        with self.writer.as_default(step=step):
-            for name, value in logs.items():
-                tf.summary.scalar(name, value)
-            if _crossed(step, self.training["log_every"], self.training["image_every"]) or step == self.training["steps"]:
-                tf.summary.image("traversal", traversal_summary_image(self.model, self.training["traversal_values"]))
-        self.writer.flush()
+        images = {}
+        if crossed(self.training["image_every"]) or step == self.training["steps"]:
+            images["traversal"] = np.asarray(traversal_summary_image(self.model, self.training["traversal_values"]))[0]
+        self.events.write(step, logs, images)
         self._append_history(step, logs)
-        if _crossed(step, self.training["log_every"], self.training["checkpoint_every"]):
+        if crossed(self.training["checkpoint_every"]):
             self.run.save_checkpoint(self.model)
             self.run.write_status(step=step)
-        if _crossed(step, self.training["log_every"], self.training["backup_every_steps"]):
-            self.run.save_backup(self.model)
+        if crossed(self.training["backup_every_steps"]):
+            self.save_backup()
+        if self.stop_requested:  # a SIGTERM during this method: stop before another step
+            self.model.stop_training = True
+
+    def save_backup(self):
+        self.run.save_backup(self.model)
+        self.backup_step = self.step
 
     def _append_history(self, step, logs):
-        new = not self.run.history_path.exists()
-        with open(self.run.history_path, "a", newline="") as f:
-            writer = csv.writer(f)
-            if new:
-                writer.writerow(["step", "seconds", *sorted(logs)])
-            writer.writerow([step, round(time.time() - self.started, 2), *(logs[k] for k in sorted(logs))])
+        row = io.StringIO()
+        writer = csv.writer(row)
+        if not self.run.history_path.exists():
+            writer.writerow(["step", "seconds", *sorted(logs)])
+        writer.writerow([step, round(time.time() - self.started, 2), *(logs[k] for k in sorted(logs))])
+        append_text(self.run.history_path, row.getvalue())
 
 
-def _crossed(step, interval, every):
-    """True when the last ``interval`` steps crossed a multiple of ``every``."""
-    return step // every > (step - interval) // every
+def _fit_segments(step, total, every):
+    """The ``model.fit`` calls that train from ``step`` to ``total``, as
+    ``(first step, steps per epoch, epochs)``.
+
+    Epochs end at multiples of ``every`` and at ``total``: a run resumed from any step (a
+    SIGTERM backs up mid-epoch) first trains up to the next multiple, then whole epochs,
+    then the remainder, and logs at the same steps as a run that never stopped.
+    """
+    segments = []
+    aligned = min(total, -(-step // every) * every)  # the first multiple of every >= step
+    if aligned > step:
+        segments.append((step, aligned - step, 1))
+    full_epochs = (total - aligned) // every
+    if full_epochs:
+        segments.append((aligned, every, full_epochs))
+    end = aligned + full_epochs * every
+    if total > end:
+        segments.append((end, total - end, 1))
+    return segments
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm(monitor):
+    """While inside: SIGTERM (a preempted cloud machine) sets ``monitor.stop_requested``
+    instead of ending the process, so training stops after the current step; the previous
+    handler is restored on exit. Python delivers signals only to the main thread, so
+    ``train()`` called from another thread leaves SIGTERM's handling as it was."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def request_stop(signum, frame):
+        monitor.stop_requested = True
+
+    previous = signal.signal(signal.SIGTERM, request_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def train(config, output_dir, overwrite=False, verbose="auto", strategy=None):
@@ -226,6 +300,10 @@ def train(config, output_dir, overwrite=False, verbose="auto", strategy=None):
     backup instead of refused: prints ``Resumed from step N``. Under a multi-worker
     strategy only the chief writes there; the other workers take part in every step but
     write into a temporary directory that is removed at the end.
+
+    Raises ``RunDirectoryError`` when the run cannot start (a write before the first
+    step failed), ``TrainingStopped`` when a write failed during training (the last
+    backup intact), ``TrainingPreempted`` after a SIGTERM (a backup at the step reached).
     """
     strategy = strategy or tf.distribute.get_strategy()
     if is_chief(strategy):
@@ -249,31 +327,62 @@ def _train(config, output_dir, overwrite, verbose, strategy):
     if resume:
         model.load_weights(run.backup_path)
         step = int(model.optimizer.iterations.numpy())
-        run.truncate_history(step)
         print(f"Resumed from step {step}", flush=True)
-    else:
-        run.prepare(overwrite=overwrite)
-        run.write_config(config)
-        run.write_status(status="running", step=0, steps=training["steps"],
-                         started=datetime.datetime.now().isoformat(timespec="seconds"))
-    # A resumed run draws a new data stream (seed + step) instead of replaying the first batches.
-    dataset = data.training_dataset(training["batch_size"], seed=training["seed"] + step)
-    monitor = RunMonitor(run, training)
-    steps_per_epoch = min(training["log_every"], training["steps"])
-    full_epochs, remainder = divmod(training["steps"], steps_per_epoch)
-    if step < full_epochs * steps_per_epoch:
-        model.fit(dataset, epochs=full_epochs, initial_epoch=step // steps_per_epoch, steps_per_epoch=steps_per_epoch,
-                  callbacks=[monitor], verbose=verbose, shuffle=False)  # the data set is an infinite stream
-    if remainder:
-        monitor.training = {**training, "log_every": remainder}
-        model.fit(dataset, epochs=full_epochs + 1, initial_epoch=full_epochs, steps_per_epoch=remainder,
-                  callbacks=[monitor], verbose=verbose, shuffle=False)
-    run.save_checkpoint(model)
-    save_traversal_png(run.traversal_path, model, training["traversal_values"],
-                       title=f"{config['dataset']['name']}, step {monitor.step}")
-    run.write_status(status="finished", step=monitor.step,
-                     finished=datetime.datetime.now().isoformat(timespec="seconds"))
+    try:
+        if resume:
+            run.truncate_history(step)
+        else:
+            run.prepare(overwrite=overwrite)
+            run.write_config(config)
+            run.write_status(status="running", step=0, steps=training["steps"],
+                             started=datetime.datetime.now().isoformat(timespec="seconds"))
+        monitor = RunMonitor(run, training, backup_step=step if resume else None)
+        monitor.set_model(model)  # fit sets it too; a run resumed at its last step runs no fit
+    except RunWriteError as error:
+        if not resume:
+            with contextlib.suppress(OSError):  # best effort: the error to report is the failed write
+                run.discard()
+        raise RunDirectoryError(f"the run could not start: {error}. {error.remedy.capitalize()} or choose another "
+                                "--output-dir, then rerun the same command.") from error
+    try:
+        with _stop_on_sigterm(monitor):
+            for start, steps_per_epoch, epochs in _fit_segments(step, training["steps"], training["log_every"]):
+                if monitor.stop_requested:
+                    break
+                # Each fit draws a new data stream (seed + its first step) instead of replaying the first batches.
+                dataset = data.training_dataset(training["batch_size"], seed=training["seed"] + start)
+                first_epoch = start // training["log_every"]
+                model.fit(dataset, epochs=first_epoch + epochs, initial_epoch=first_epoch,
+                          steps_per_epoch=steps_per_epoch, callbacks=[monitor], verbose=verbose,
+                          shuffle=False)  # the data set is an infinite stream
+            if monitor.stop_requested and monitor.step < training["steps"]:
+                _stop_preempted(run, monitor)
+        run.save_checkpoint(model)
+        save_traversal_png(run.traversal_path, model, training["traversal_values"],
+                           title=f"{config['dataset']['name']}, step {monitor.step}")
+        run.write_status(status="finished", step=monitor.step,
+                         finished=datetime.datetime.now().isoformat(timespec="seconds"))
+    except RunWriteError as error:
+        if monitor.backup_step is None:
+            resume_from = (f"No backup was written yet: {error.remedy} or choose another --output-dir, then rerun "
+                           "the same command with --overwrite to start again.")
+        else:
+            resume_from = (f"The last backup ({run.backup_path}, step {monitor.backup_step}) is intact: "
+                           f"{error.remedy} or choose another --output-dir, then rerun the same command to resume "
+                           f"from step {monitor.backup_step}.")
+        raise TrainingStopped(f"{error}. Training stopped at step {monitor.step}. {resume_from}") from error
     return model
+
+
+def _stop_preempted(run, monitor):
+    """After a SIGTERM: a backup at the step reached, run.json still "running", then ``TrainingPreempted``."""
+    step = monitor.step
+    if monitor.backup_step != step:
+        monitor.save_backup()
+    run.write_status(status="running", step=step)
+    raise TrainingPreempted(f"Training stopped at step {step} of {monitor.training['steps']} (SIGTERM). The whole "
+                            f"training state is backed up in {run.backup_path}: rerun the same command to resume "
+                            f"from step {step}.")
 
 
 def main(argv=None):
@@ -292,9 +401,12 @@ def main(argv=None):
     except (config_lib.ConfigError, RunDirectoryError, FileNotFoundError, data_lib.DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except TrainingDiverged as error:
+    except (TrainingDiverged, TrainingStopped) as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
+    except TrainingPreempted as error:
+        print(error, file=sys.stderr)
+        return 128 + signal.SIGTERM  # 143, what a shell reports for a process ended by SIGTERM
     print(f"Run written to {output_dir} (traversal grid: {RunDirectory(output_dir).traversal_path})")
     return 0
 
