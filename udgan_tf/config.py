@@ -12,13 +12,27 @@ and the allowed keys, so a typo never silently falls back to a default.
 """
 
 import copy
+import importlib.resources
 import inspect
 import pathlib
 import re
 
 import yaml
 
-CONFIG_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"
+
+def shipped_config_dir():
+    """The directory of the shipped configs, from any working directory and any install.
+
+    They are the checkout's top-level ``configs/``, installed as the package ``udgan_tf.configs``
+    (``setup.py``): a wheel or sdist copies them, an editable install maps the package to them.
+    """
+    try:
+        return pathlib.Path(importlib.resources.files("udgan_tf.configs"))  # pip installs packages as files
+    except ModuleNotFoundError:
+        raise ConfigError("udgan_tf's shipped configs are not installed (no package udgan_tf.configs): install "
+                          "udgan_tf (`pip install -e .` in the checkout) rather than putting the checkout on "
+                          "PYTHONPATH, or pass a config file (--config FILE).") from None
+
 
 TRAINING_DEFAULTS = {
     "steps": 3000,            # optimisation steps
@@ -73,7 +87,7 @@ def default_config():
 
 def config_path_for(dataset):
     """The shipped config of a data set: ``configs/<dataset>.yaml``."""
-    return CONFIG_DIR / f"{dataset}.yaml"
+    return shipped_config_dir() / f"{dataset}.yaml"
 
 
 def load_config(path, overrides=()):
@@ -93,9 +107,10 @@ def load_config(path, overrides=()):
     """
     path = pathlib.Path(path)
     if not path.is_file():
-        shipped = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+        shipped_dir = shipped_config_dir()
+        shipped = sorted(p.stem for p in shipped_dir.glob("*.yaml"))
         raise FileNotFoundError(f"Config file {str(path)!r} does not exist. Shipped configs in "
-                                f"{CONFIG_DIR}: {', '.join(shipped) or 'none'}.")
+                                f"{shipped_dir}: {', '.join(shipped) or 'none'}.")
     with open(path) as f:
         try:
             loaded = parse_yaml(f) or {}

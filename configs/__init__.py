@@ -1,0 +1,1 @@
+"""The shipped experiment configs (YAML); installed as the package ``udgan_tf.configs``."""
