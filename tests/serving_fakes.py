@@ -1,15 +1,17 @@
 """Stand-ins for the serving side: a tiny export and an in-process TF Serving look-alike.
 
 ``make_fake_export(path)`` writes a SavedModel with the five signatures of the export contract
-(see ``udgan_tf/serving/client.py``) for two knobs, ``a`` (width 1) and ``b`` (width 2), and
-8x8x1 images, plus ``assets.extra/knobs.json`` and ``assets.extra/tf_serving_warmup_requests``.
-When ``udgan_tf.export`` exists, a test can export a real (tiny) generator instead and use the
-same servers.
+(names from ``udgan_tf.serving.signatures``) for two knobs, ``a`` (width 1) and ``b`` (width 2),
+and 8x8x1 images, plus ``assets.extra/knobs.json`` and ``assets.extra/tf_serving_warmup_requests``.
+A test can export a real (tiny) generator with ``udgan_tf.export`` instead and use the same servers.
 
 ``serve(export_dir, model_name)`` starts a real gRPC server on a free localhost port with
 ``SavedModelPredictionServicer``, which answers ``Predict`` and ``GetModelMetadata`` the way
 TensorFlow Serving 2.x does (status codes and messages copied from
 ``tensorflow_serving/servables/tensorflow/predict_util.cc`` and ``get_model_metadata_impl.cc``).
+Like TF Serving it runs the signature in a TensorFlow Session fed by tensor name, so a request's
+tensors reach the graph without being checked against the declared shapes (TF Serving does no
+such check); the export's in-graph checks are what refuse a wrong shape.
 ``serve_rest(export_dir, model_name)`` does the same for the REST API (JSON in and out as in
 TF Serving's ``api_rest.md``). ``replay_warmup`` replays the warm-up records as TF Serving
 does at load time with ``--enable_model_warmup``.
@@ -27,9 +29,12 @@ import grpc
 import numpy as np
 import tensorflow as tf
 from google.protobuf import json_format
-from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow.core.protobuf import config_pb2, saved_model_pb2
 from tensorflow_serving.apis import (get_model_metadata_pb2, model_pb2, predict_pb2, prediction_log_pb2,
                                      prediction_service_pb2_grpc)
+
+from udgan_tf.knobs import Knob
+from udgan_tf.serving import signatures as contract
 
 FAKE_KNOBS = (("a", 1), ("b", 2))
 FAKE_IMAGE_SHAPE = (8, 8, 1)
@@ -49,40 +54,42 @@ class _FakeGenerator(tf.Module):
         self.widths = tf.constant([w for _, w in FAKE_KNOBS], tf.int32)
 
     def _images(self, knobs):
-        tf.debugging.assert_equal(tf.shape(knobs)[-1], _WIDTH, message=f"knobs must have width {_WIDTH}")
-        tf.debugging.assert_less_equal(tf.shape(knobs)[0], FAKE_MAX_BATCH,
-                                       message=f"batch above max_batch_size {FAKE_MAX_BATCH}")
-        knobs = tf.debugging.assert_all_finite(knobs, "knobs must be finite (got NaN or inf)")
+        checks = [tf.debugging.assert_equal(tf.shape(knobs)[-1], _WIDTH, message=f"knobs must have width {_WIDTH}"),
+                  tf.debugging.assert_less_equal(tf.shape(knobs)[0], FAKE_MAX_BATCH,
+                                                 message=f"batch above max_batch_size {FAKE_MAX_BATCH}")]
+        with tf.control_dependencies(checks):
+            knobs = tf.debugging.assert_all_finite(knobs, "knobs must be finite (got NaN or inf)")
         return tf.reshape(tf.sigmoid(knobs @ self.w), (-1,) + FAKE_IMAGE_SHAPE)
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="knobs")])
+    @tf.function(input_signature=[tf.TensorSpec([None, _WIDTH], tf.float32, name=contract.KNOBS)])
     def serving_default(self, knobs):
-        return {"images": self._images(knobs)}
+        return {contract.IMAGES: self._images(knobs)}
 
     @tf.function(input_signature=[tf.TensorSpec([None, 1], tf.float32, name="a"),
                                   tf.TensorSpec([None, 2], tf.float32, name="b")])
     def generate_by_knob(self, a, b):
-        return {"images": self._images(tf.concat([a, b], axis=-1))}
+        return {contract.IMAGES: self._images(tf.concat([a, b], axis=-1))}
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="knobs")])
+    @tf.function(input_signature=[tf.TensorSpec([None, _WIDTH], tf.float32, name=contract.KNOBS)])
     def generate_png(self, knobs):
         pixels = tf.cast(tf.round(self._images(knobs) * 255.0), tf.uint8)
-        return {"png_bytes": tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)}
+        return {contract.PNG_BYTES: tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="knobs"),
-                                  tf.TensorSpec([], tf.string, name="knob"),
-                                  tf.TensorSpec([None], tf.float32, name="values")])
+    @tf.function(input_signature=[tf.TensorSpec([_WIDTH], tf.float32, name=contract.KNOBS),
+                                  tf.TensorSpec([], tf.string, name=contract.KNOB),
+                                  tf.TensorSpec([None], tf.float32, name=contract.VALUES)])
     def traverse(self, knobs, knob, values):
         found = tf.equal(self.names, knob)
-        tf.debugging.Assert(tf.reduce_any(found), ["unknown knob name:", knob, "available:", self.names])
-        index = tf.argmax(tf.cast(found, tf.int32))
+        known = tf.debugging.Assert(tf.reduce_any(found), ["unknown knob name:", knob, "available:", self.names])
+        with tf.control_dependencies([known]):
+            index = tf.argmax(tf.cast(found, tf.int32))
         start, width = self.offsets[index], self.widths[index]
         columns = tf.range(_WIDTH)
         in_knob = (columns >= start) & (columns < start + width)
         batch = tf.tile(knobs[None, :], [tf.size(values), 1])
-        return {"images": self._images(tf.where(in_knob[None, :], values[:, None], batch))}
+        return {contract.IMAGES: self._images(tf.where(in_knob[None, :], values[:, None], batch))}
 
-    @tf.function(input_signature=[tf.TensorSpec([None] + list(FAKE_IMAGE_SHAPE), tf.float32, name="images")])
+    @tf.function(input_signature=[tf.TensorSpec([None] + list(FAKE_IMAGE_SHAPE), tf.float32, name=contract.IMAGES)])
     def embed(self, images):
         images = tf.debugging.assert_all_finite(images, "images must be finite")
         flat = tf.reshape(images, [tf.shape(images)[0], -1])
@@ -101,22 +108,22 @@ def make_fake_export(path):
     """Writes the stand-in export (a SavedModel version directory) at ``path`` and returns it."""
     path = str(path)
     module = _FakeGenerator()
-    signatures = {name: getattr(module, name) for name in
-                  ("serving_default", "generate_by_knob", "generate_png", "traverse", "embed")}
+    signatures = {name: getattr(module, name) for name in contract.SIGNATURES}
     tf.saved_model.save(module, path, signatures=signatures)
     extra = os.path.join(path, "assets.extra")
     os.makedirs(extra, exist_ok=True)
-    with open(os.path.join(extra, "knobs.json"), "w") as f:
-        json.dump({"knobs": [{"name": n, "width": w, "guidance": None, "embedding_dim": w} for n, w in FAKE_KNOBS],
+    with open(os.path.join(extra, "knobs.json"), "w") as f:  # as udgan_tf.export writes it
+        json.dump({"knobs": [{"guidance": None, **Knob(n, w).to_config()} for n, w in FAKE_KNOBS],
                    "value_range": [-1, 1], "max_batch_size": FAKE_MAX_BATCH,
-                   "image_shape": list(FAKE_IMAGE_SHAPE)}, f, indent=2)
+                   "image_shape": list(FAKE_IMAGE_SHAPE), "signatures": list(contract.SIGNATURES)}, f, indent=2)
     knobs = np.zeros((2, _WIDTH), np.float32)
     logs = [
-        _predict_log("serving_default", {"knobs": knobs}),
-        _predict_log("generate_by_knob", {"a": knobs[:, :1], "b": knobs[:, 1:]}),
-        _predict_log("generate_png", {"knobs": knobs}),
-        _predict_log("traverse", {"knobs": knobs[0], "knob": "a", "values": np.linspace(-1, 1, 3, dtype=np.float32)}),
-        _predict_log("embed", {"images": np.zeros((2,) + FAKE_IMAGE_SHAPE, np.float32)}),
+        _predict_log(contract.SERVING_DEFAULT, {contract.KNOBS: knobs}),
+        _predict_log(contract.GENERATE_BY_KNOB, {"a": knobs[:, :1], "b": knobs[:, 1:]}),
+        _predict_log(contract.GENERATE_PNG, {contract.KNOBS: knobs}),
+        _predict_log(contract.TRAVERSE, {contract.KNOBS: knobs[0], contract.KNOB: "a",
+                                         contract.VALUES: np.linspace(-1, 1, 3, dtype=np.float32)}),
+        _predict_log(contract.EMBED, {contract.IMAGES: np.zeros((2,) + FAKE_IMAGE_SHAPE, np.float32)}),
     ]
     with tf.io.TFRecordWriter(os.path.join(extra, "tf_serving_warmup_requests")) as writer:
         for log in logs:
@@ -143,6 +150,10 @@ def _read_signature_defs(export_dir):
     raise ValueError(f"{export_dir} has no MetaGraphDef tagged 'serve'")
 
 
+#: TensorFlow's error codes are gRPC's status codes (both are absl::StatusCode).
+_STATUS_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
 class SavedModelPredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     """TF Serving's Predict and GetModelMetadata for one SavedModel version, in-process.
 
@@ -159,7 +170,27 @@ class SavedModelPredictionServicer(prediction_service_pb2_grpc.PredictionService
         self.model_name, self.version = model_name, version
         self.batching, self.max_batch_size = batching, max_batch_size
         self.signature_defs = _read_signature_defs(str(export_dir))
-        self.loaded = tf.saved_model.load(str(export_dir))
+        # As TF Serving's SavedModelBundle: a Session on the 'serve' MetaGraph.
+        self._session = tf.compat.v1.Session(graph=tf.Graph())
+        with self._session.graph.as_default():
+            tf.compat.v1.saved_model.loader.load(self._session, ["serve"], str(export_dir))
+        self._callables, self._lock = {}, threading.Lock()
+
+    def _run(self, signature_name, tensors, output_names):
+        """Runs a signature as TF Serving's ``Session::Run`` does: tensors fed by the signature's
+        tensor names, unchecked against its declared shapes. (``Session.run`` and ``make_callable``
+        with feeds check shapes in Python first; the C++ callable, like TF Serving, does not.)
+        Returns {output name: numpy array}."""
+        signature = self.signature_defs[signature_name]
+        input_names = sorted(tensors)
+        key = (signature_name, tuple(input_names), tuple(output_names))
+        with self._lock:
+            if key not in self._callables:
+                options = config_pb2.CallableOptions(feed=[signature.inputs[name].name for name in input_names],
+                                                     fetch=[signature.outputs[name].name for name in output_names])
+                self._callables[key] = self._session._make_callable_from_options(options)
+        values = self._callables[key](*[tensors[name] for name in input_names])
+        return dict(zip(output_names, values))
 
     # -- the logic, raising ServingStatusError -------------------------------------------------------
     def _check_model(self, model_spec):
@@ -170,10 +201,10 @@ class SavedModelPredictionServicer(prediction_service_pb2_grpc.PredictionService
     def _batching_checks(self, tensors):
         sizes = set()
         for tensor in tensors.values():
-            if tensor.shape.rank == 0:
+            if tensor.ndim == 0:
                 raise ServingStatusError(grpc.StatusCode.INVALID_ARGUMENT,
                                          "Batching Run() input tensors must have at least one dimension")
-            sizes.add(int(tensor.shape[0]))
+            sizes.add(tensor.shape[0])
         if len(sizes) > 1:
             raise ServingStatusError(grpc.StatusCode.INVALID_ARGUMENT,
                                      "Batching Run() input tensors must have equal 0th-dimension size")
@@ -186,8 +217,8 @@ class SavedModelPredictionServicer(prediction_service_pb2_grpc.PredictionService
         """PredictRequest -> PredictResponse, or ServingStatusError."""
         if check_model_name:
             self._check_model(request.model_spec)
-        signature_name = request.model_spec.signature_name or "serving_default"
-        if signature_name not in self.signature_defs or signature_name not in self.loaded.signatures:
+        signature_name = request.model_spec.signature_name or contract.SERVING_DEFAULT
+        if signature_name not in self.signature_defs or signature_name.startswith("__"):
             # TF Serving answers FAILED_PRECONDITION here (predict_util.cc), not INVALID_ARGUMENT.
             raise ServingStatusError(grpc.StatusCode.FAILED_PRECONDITION,
                                      f'Serving signature key "{signature_name}" not found.')
@@ -199,22 +230,20 @@ class SavedModelPredictionServicer(prediction_service_pb2_grpc.PredictionService
                 f"len({{{','.join(sorted(sent))}}}) != len({{{','.join(sorted(expected))}}}). "
                 f"Sent extra: {{{','.join(sorted(sent - expected))}}}. "
                 f"Missing but required: {{{','.join(sorted(expected - sent))}}}.")
-        tensors = {name: tf.constant(tf.make_ndarray(proto)) for name, proto in request.inputs.items()}
+        tensors = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
         if self.batching:
             self._batching_checks(tensors)
+        wanted = list(request.output_filter) or sorted(self.signature_defs[signature_name].outputs)
         try:
-            outputs = self.loaded.signatures[signature_name](**tensors)
-        except tf.errors.InvalidArgumentError as error:
-            raise ServingStatusError(grpc.StatusCode.INVALID_ARGUMENT, error.message) from None
-        except (TypeError, ValueError) as error:  # dtype/shape refused before running, as a Session would
-            raise ServingStatusError(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
-        wanted = list(request.output_filter) or list(outputs)
+            outputs = self._run(signature_name, tensors, wanted)
+        except tf.errors.OpError as error:  # TF Serving answers with the Session's status
+            raise ServingStatusError(_STATUS_CODES[error.error_code], error.message) from None
         response = predict_pb2.PredictResponse()
         response.model_spec.CopyFrom(request.model_spec)
         response.model_spec.signature_name = signature_name
         response.model_spec.version.value = self.version
         for name in wanted:
-            response.outputs[name].CopyFrom(tf.make_tensor_proto(outputs[name].numpy()))
+            response.outputs[name].CopyFrom(tf.make_tensor_proto(outputs[name]))
         return response
 
     def run_metadata(self, request):
@@ -304,6 +333,32 @@ def replay_warmup(export_dir, stub_or_servicer, model_name=None):
     return len(records)
 
 
+# -- server configuration ----------------------------------------------------------------------------
+def batching_parameters_message():
+    """TF Serving's ``BatchingParameters`` message, which ``--batching_parameters_file`` holds as a text
+    proto. tensorflow-serving-api does not ship it (``session_bundle_config.proto``), so it is built
+    here with that file's field names, numbers and types, for ``text_format.Parse`` to read a batching
+    config as the server does: an unknown field or a malformed value is an error."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, wrappers_pb2
+
+    field = descriptor_pb2.FieldDescriptorProto
+    proto = descriptor_pb2.FileDescriptorProto(name="session_bundle_config_stand_in.proto",
+                                               package="tensorflow.serving", syntax="proto3",
+                                               dependency=["google/protobuf/wrappers.proto"])
+    message = proto.message_type.add(name="BatchingParameters")
+    for number, name, wrapper in [(1, "max_batch_size", "Int64Value"), (2, "batch_timeout_micros", "Int64Value"),
+                                  (3, "max_enqueued_batches", "Int64Value"), (4, "num_batch_threads", "Int64Value"),
+                                  (5, "thread_pool_name", "StringValue")]:
+        message.field.add(name=name, number=number, label=field.LABEL_OPTIONAL, type=field.TYPE_MESSAGE,
+                          type_name=f".google.protobuf.{wrapper}")
+    message.field.add(name="allowed_batch_sizes", number=6, label=field.LABEL_REPEATED, type=field.TYPE_INT64)
+    message.field.add(name="pad_variable_length_inputs", number=7, label=field.LABEL_OPTIONAL, type=field.TYPE_BOOL)
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(wrappers_pb2.DESCRIPTOR.serialized_pb)
+    pool.Add(proto)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters"))
+
+
 # -- REST ------------------------------------------------------------------------------------------
 def _map_nested(value, fn):
     return [_map_nested(v, fn) for v in value] if isinstance(value, list) else fn(value)
@@ -370,7 +425,7 @@ class _RestHandler(http.server.BaseHTTPRequestHandler):
             return self._reply(400, {"error": "this stand-in only accepts the columnar format: {\"inputs\": {...}}"})
         request = predict_pb2.PredictRequest()
         request.model_spec.name = match.group(1)
-        request.model_spec.signature_name = body.get("signature_name") or "serving_default"
+        request.model_spec.signature_name = body.get("signature_name") or contract.SERVING_DEFAULT
         signature = self.servicer.signature_defs.get(request.model_spec.signature_name)
         for name, value in body["inputs"].items():
             known = signature is not None and name in signature.inputs  # TF Serving types JSON by the signature

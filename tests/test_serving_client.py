@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -17,7 +18,8 @@ import yaml
 from PIL import Image
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-from serving_fakes import FAKE_MAX_BATCH, make_fake_export, replay_warmup, serve, serve_rest
+from serving_fakes import (FAKE_MAX_BATCH, batching_parameters_message, make_fake_export, replay_warmup, serve,
+                           serve_rest)
 from udgan_tf.serving import client as client_lib
 from udgan_tf.serving.client import GrpcClient, RestClient, ServingError
 
@@ -232,6 +234,7 @@ def test_cli_server_down_exits_2(capsys, tmp_path):
     assert "Traceback" not in stderr
 
 
+@pytest.mark.slow
 def test_python_m_unknown_knob_exits_2_listing_the_knobs(server, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "udgan_tf.serving.client", "--server", server[1], "--model", "udgan",
@@ -292,27 +295,63 @@ def test_serving_readme_python_snippet_runs(server, capsys):
     assert capsys.readouterr().out.strip() == "(1, 8, 8, 1) 4"
 
 
-def test_serving_configs():
+def compose_service(name):
+    return yaml.safe_load((REPO / "serving" / name).read_text())["services"]["udgan"]
+
+
+def compose_mounts(service):
+    """{container path: host path} of a compose service's volumes, resolved as docker compose does:
+    ``${VAR:-default}`` with VAR unset, relative to the compose file's folder (serving/)."""
+    mounts = {}
+    for volume in service["volumes"]:
+        source, target = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", volume).split(":")[:2]
+        mounts[target] = (REPO / "serving" / source).resolve()
+    return mounts
+
+
+def host_path(mounts, container_path):
+    (target,) = [t for t in mounts if container_path == t or container_path.startswith(t.rstrip("/") + "/")]
+    return mounts[target] / os.path.relpath(container_path, target)
+
+
+def flags(service):
+    return dict(flag.partition("=")[::2] for flag in service["command"])
+
+
+def test_the_server_configs_serve_what_the_documented_export_writes():
+    """models.config and the compose files, read as TF Serving and docker compose read them, serve
+    the model that serving/README.md's export command writes, under the name the client asks for."""
     from google.protobuf import text_format
     from tensorflow_serving.config import model_server_config_pb2
 
-    config = text_format.Parse((REPO / "serving" / "models.config").read_text(),
-                               model_server_config_pb2.ModelServerConfig())
+    from udgan_tf import export
+
+    command = re.search(r"^python -m udgan_tf\.export (.*)$", (REPO / "serving" / "README.md").read_text(), re.M)
+    documented = export.build_parser().parse_args(shlex.split(command.group(1)))
+    service = compose_service("docker-compose.yml")
+    mounts = compose_mounts(service)
+    models_config = host_path(mounts, flags(service)["--model_config_file"])
+    assert models_config == REPO / "serving" / "models.config"
+    config = text_format.Parse(models_config.read_text(), model_server_config_pb2.ModelServerConfig())
     (model,) = config.model_config_list.config
-    assert (model.name, model.base_path, model.model_platform) == ("udgan", "/models/udgan", "tensorflow")
-    assert model.model_version_policy.latest.num_versions == 1
+    assert model.name == documented.model_name == client_lib.build_parser().parse_args(["--out", "x.png"]).model
+    # export_run writes <export-base>/<model-name>/<version>/; TF Serving's base_path is the folder above versions.
+    assert host_path(mounts, model.base_path) == (REPO / documented.export_base / documented.model_name).resolve()
+    assert model.model_platform == "tensorflow"  # what loads a SavedModel
+    default_server = client_lib.build_parser().parse_args(["--out", "x.png"]).server
+    assert f"{default_server.rpartition(':')[2]}:8500" in service["ports"]  # the image's gRPC port
+    assert "--enable_batching" not in flags(service)  # batching would refuse traverse
 
-    batching = dict(re.findall(r"^(\w+)\s*(?:\{\s*value:\s*|:\s*)(\w+)", (REPO / "serving" / "batching.config")
-                               .read_text(), re.M))
-    assert batching == {"max_batch_size": "256", "batch_timeout_micros": "1000", "max_enqueued_batches": "8",
-                        "num_batch_threads": "4", "pad_variable_length_inputs": "false"}
 
-    compose = yaml.safe_load((REPO / "serving" / "docker-compose.yml").read_text())["services"]["udgan"]
-    assert compose["image"] == "tensorflow/serving:2.21.0"
-    assert set(compose["ports"]) == {"8500:8500", "8501:8501"}
-    assert any(volume.split(":")[-2:] == ["/models/udgan", "ro"] for volume in compose["volumes"])
-    assert compose["command"] == ["--model_config_file=/models/config/models.config", "--enable_model_warmup=true"]
-    batched = yaml.safe_load((REPO / "serving" / "docker-compose.batching.yml").read_text())["services"]["udgan"]
-    assert batched["command"] == ["--model_config_file=/models/config/models.config", "--enable_batching",
-                                  "--batching_parameters_file=/models/config/batching.config",
-                                  "--enable_model_warmup=true"]
+def test_the_batching_config_parses_as_tf_serving_reads_it_and_admits_the_largest_export_batch():
+    from google.protobuf import text_format
+
+    from udgan_tf import export
+
+    service = {**compose_service("docker-compose.yml"), **compose_service("docker-compose.batching.yml")}
+    assert "--enable_batching" in flags(service)
+    path = host_path(compose_mounts(service), flags(service)["--batching_parameters_file"])
+    batching = text_format.Parse(path.read_text(), batching_parameters_message()())
+    assert batching.max_batch_size.value >= export.MAX_BATCH_SIZE  # else TF Serving refuses the export's largest batch
+    assert batching.num_batch_threads.value >= 1 and batching.max_enqueued_batches.value >= 1
+    assert not batching.pad_variable_length_inputs  # every input has fixed non-batch dimensions

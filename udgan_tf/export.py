@@ -3,7 +3,9 @@
 Writes ``<export-base>/<model-name>/<version>/`` (version: ``--version`` or the next
 free integer; an existing version is never overwritten), built in a temporary
 directory and renamed into place when complete. Signatures (Z = total knob width,
-images ``[H, W, C]`` in [0, 1], knob values trained in [-1, 1]):
+images ``[H, W, C]`` in [0, 1], knob values trained in [-1, 1]; the names are those of
+``udgan_tf.serving.signatures``, the shapes are declared, so ``saved_model_cli show``
+and TF Serving's metadata give ``knobs`` as ``(-1, Z)``):
 
 =================  ===============================================  ====================================
 signature          inputs                                           outputs
@@ -18,12 +20,14 @@ embed              ``images`` float32 ``[batch, H, W, C]``          one float32 
 
 The graph refuses NaN or infinite values, a wrong width or image shape, an unknown
 knob name and a batch above ``max_batch_size`` with ``INVALID_ARGUMENT`` and a
-message naming the problem. ``generate_png``'s output ends in ``_bytes`` so that TF
-Serving's REST API returns it base64-encoded. ``traverse`` sets every dimension of
-the swept knob to each value.
+message naming the problem, before anything uses the input: TF Serving feeds a
+request's tensors without checking them against the declared shapes.
+``generate_png``'s output ends in ``_bytes`` so that TF Serving's REST API returns it
+base64-encoded. ``traverse`` sets every dimension of the swept knob to each value.
 
-``assets.extra/knobs.json`` lists the knobs in ``knobs`` order (name, width,
-guidance, embedding_dim), the value range, ``max_batch_size`` and the image shape;
+``assets.extra/knobs.json`` lists the knobs in ``knobs`` order (each knob's
+``Knob.to_config()``, with ``guidance: null`` for an unguided knob), the value range,
+``max_batch_size``, the image shape and the signature names;
 ``assets.extra/tf_serving_warmup_requests`` holds one PredictionLog per signature
 (without ``traverse`` when exported with ``--batching``: TF Serving's batching needs
 a batch dimension on every input, which ``traverse``'s scalar ``knob`` lacks).
@@ -37,34 +41,43 @@ import shutil
 import sys
 import tempfile
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from udgan_tf.runs import RunDirectoryError, load_model
+from udgan_tf.serving import signatures as contract
 
 MAX_BATCH_SIZE = 256
 VALUE_RANGE = (-1.0, 1.0)
-SIGNATURES = ("serving_default", "generate_by_knob", "generate_png", "traverse", "embed")
 
 
 class ExportError(ValueError):
     """An export that cannot be written; the message names the problem and the fix."""
 
 
+def _shape(tensor):
+    """The shape a tensor has when the graph runs. Not ``tf.shape``, which gives a constant for a fully
+    declared shape (traverse's ``knobs [Z]``): a check on a constant is optimised away, yet TF Serving
+    feeds a request's tensors without checking them against the declared shapes."""
+    return tf.raw_ops.Shape(input=tensor)
+
+
 def _checked_knobs(knobs, width, max_batch_size):
-    """Validates ``knobs [batch, width]`` in the graph (InvalidArgumentError naming the problem)."""
-    tf.debugging.assert_equal(tf.shape(knobs)[1], width,
-                              message=f"knobs must have width {width} (the total knob width)")
-    tf.debugging.assert_less_equal(tf.shape(knobs)[0], max_batch_size,
-                                   message=f"batch larger than max_batch_size {max_batch_size}")
-    return tf.debugging.assert_all_finite(knobs, "knobs contain NaN or infinite values")
+    """``knobs [batch, width]``, validated in the graph before anything reads it (InvalidArgumentError
+    naming the problem, not a shape error from deep inside the generator)."""
+    checks = [tf.debugging.assert_equal(_shape(knobs)[1], width,
+                                        message=f"knobs must have width {width} (the total knob width)"),
+              tf.debugging.assert_less_equal(_shape(knobs)[0], max_batch_size,
+                                             message=f"batch larger than max_batch_size {max_batch_size}")]
+    with tf.control_dependencies(checks):
+        return tf.debugging.assert_all_finite(knobs, "knobs contain NaN or infinite values")
 
 
-class ServingModule(tf.Module):
+class ServingModule:
     """The exported graph: the inference generator (EMA when kept) and the siamese networks."""
 
     def __init__(self, model, max_batch_size=MAX_BATCH_SIZE):
-        super().__init__()
         self.generator = model.inference_generator
         self.siamese_networks = list(model.siamese_networks)
         self.knobs = list(model.knobs)
@@ -81,33 +94,36 @@ class ServingModule(tf.Module):
         return self.generator(knobs, training=False)
 
     def signatures(self):
-        """The five concrete functions, keyed by signature name."""
+        """The five ``tf.function``s, traced, keyed by signature name."""
         width = self.layout.latent_dim
+        knobs_spec = tf.TensorSpec([None, width], tf.float32, name=contract.KNOBS)
 
-        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="knobs")])
+        @tf.function(input_signature=[knobs_spec])
         def serving_default(knobs):
-            return {"images": self.images(knobs)}
+            return {contract.IMAGES: self.images(knobs)}
 
         by_knob_specs = [tf.TensorSpec([None, knob.width], tf.float32, name=knob.name) for knob in self.knobs]
 
         @tf.function(input_signature=by_knob_specs)
         def generate_by_knob(*parts):
-            return {"images": self.images(tf.concat(parts, axis=1))}
+            return {contract.IMAGES: self.images(tf.concat(parts, axis=1))}
 
-        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="knobs")])
+        @tf.function(input_signature=[knobs_spec])
         def generate_png(knobs):
             pixels = tf.cast(tf.round(self.images(knobs) * 255.0), tf.uint8)
-            return {"png_bytes": tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)}
+            return {contract.PNG_BYTES: tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)}
 
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="knobs"),
-                                      tf.TensorSpec([], tf.string, name="knob"),
-                                      tf.TensorSpec([None], tf.float32, name="values")])
+        @tf.function(input_signature=[tf.TensorSpec([width], tf.float32, name=contract.KNOBS),
+                                      tf.TensorSpec([], tf.string, name=contract.KNOB),
+                                      tf.TensorSpec([None], tf.float32, name=contract.VALUES)])
         def traverse(knobs, knob, values):
             found = tf.equal(self.knob_names, knob)
-            tf.debugging.Assert(tf.reduce_any(found), ["unknown knob name", knob, "; knobs:", self.knob_names])
-            tf.debugging.assert_equal(tf.shape(knobs)[0], width,
-                                      message=f"knobs must have width {width} (the total knob width)")
-            values = tf.debugging.assert_all_finite(values, "values contain NaN or infinite values")
+            checks = [tf.debugging.Assert(tf.reduce_any(found), ["unknown knob name", knob, "; knobs:",
+                                                                 self.knob_names]),
+                      tf.debugging.assert_equal(_shape(knobs)[0], width,
+                                                message=f"knobs must have width {width} (the total knob width)")]
+            with tf.control_dependencies(checks):
+                values = tf.debugging.assert_all_finite(values, "values contain NaN or infinite values")
             index = tf.argmax(tf.cast(found, tf.int32), output_type=tf.int32)
             start, knob_width = self.knob_starts[index], self.knob_widths[index]
             columns = tf.range(width)
@@ -115,29 +131,35 @@ class ServingModule(tf.Module):
             count = tf.shape(values)[0]
             base = tf.tile(knobs[None], tf.stack([count, 1]))                                   # [K, Z]
             grid = tf.where(swept[None], tf.tile(values[:, None], [1, width]), base)
-            return {"images": self.images(grid)}
+            return {contract.IMAGES: self.images(grid)}
 
-        @tf.function(input_signature=[tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")])
+        @tf.function(input_signature=[tf.TensorSpec([None, *self.image_shape], tf.float32, name=contract.IMAGES)])
         def embed(images):
-            tf.debugging.assert_less_equal(tf.shape(images)[0], self.max_batch_size,
-                                           message=f"batch larger than max_batch_size {self.max_batch_size}")
-            images = tf.debugging.assert_all_finite(images, "images contain NaN or infinite values")
+            shape = ", ".join(map(str, self.image_shape))
+            checks = [tf.debugging.assert_equal(_shape(images)[1:], self.image_shape,
+                                                message=f"images must have shape [batch, {shape}]"),
+                      tf.debugging.assert_less_equal(_shape(images)[0], self.max_batch_size,
+                                                     message=f"batch larger than max_batch_size {self.max_batch_size}")]
+            with tf.control_dependencies(checks):
+                images = tf.debugging.assert_all_finite(images, "images contain NaN or infinite values")
             embedding = self._model.embed(images, training=False)
             return {knob.name: embedding[:, piece]
                     for knob, piece in zip(self.knobs, self.layout.embedding_slices)}
 
-        functions = {"serving_default": serving_default, "generate_by_knob": generate_by_knob,
-                     "generate_png": generate_png, "traverse": traverse, "embed": embed}
-        return {name: fn.get_concrete_function() for name, fn in functions.items()}
+        functions = {contract.SERVING_DEFAULT: serving_default, contract.GENERATE_BY_KNOB: generate_by_knob,
+                     contract.GENERATE_PNG: generate_png, contract.TRAVERSE: traverse, contract.EMBED: embed}
+        for function in functions.values():
+            function.get_concrete_function()
+        return functions
 
     def knobs_json(self):
         return {
-            "knobs": [{"name": k.name, "width": k.width, "guidance": k.guidance, "embedding_dim": k.embedding_dim}
-                      for k in self.knobs],
+            # Knob.to_config() leaves out an unguided knob's guidance; here every knob has one (null: unguided).
+            "knobs": [{"guidance": None, **knob.to_config()} for knob in self.knobs],
             "value_range": list(VALUE_RANGE),
             "max_batch_size": self.max_batch_size,
             "image_shape": list(self.image_shape),
-            "signatures": list(SIGNATURES),
+            "signatures": list(contract.SIGNATURES),
         }
 
 
@@ -148,16 +170,16 @@ def warmup_requests(module, model_name, include_traverse=True):
     rng = np.random.default_rng(0)
     knobs = rng.uniform(-1, 1, (2, module.layout.latent_dim)).astype(np.float32)
     inputs = {
-        "serving_default": {"knobs": knobs},
-        "generate_by_knob": {k.name: knobs[:, s] for k, s in zip(module.knobs, module.layout.latent_slices)},
-        "generate_png": {"knobs": knobs},
-        "traverse": {"knobs": knobs[0], "knob": np.array(module.knobs[-1].name.encode()),
-                     "values": np.linspace(-1, 1, 3, dtype=np.float32)},
-        "embed": {"images": np.full((2, *module.image_shape), 0.5, np.float32)},
+        contract.SERVING_DEFAULT: {contract.KNOBS: knobs},
+        contract.GENERATE_BY_KNOB: {k.name: knobs[:, s] for k, s in zip(module.knobs, module.layout.latent_slices)},
+        contract.GENERATE_PNG: {contract.KNOBS: knobs},
+        contract.TRAVERSE: {contract.KNOBS: knobs[0], contract.KNOB: np.array(module.knobs[-1].name.encode()),
+                            contract.VALUES: np.linspace(-1, 1, 3, dtype=np.float32)},
+        contract.EMBED: {contract.IMAGES: np.full((2, *module.image_shape), 0.5, np.float32)},
     }
     logs = []
-    for name in SIGNATURES:
-        if name == "traverse" and not include_traverse:
+    for name in contract.SIGNATURES:
+        if name == contract.TRAVERSE and not include_traverse:
             continue
         request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=model_name, signature_name=name))
         for key, value in inputs[name].items():
@@ -195,7 +217,13 @@ def export_run(run_dir, export_base, model_name, version=None, max_batch_size=MA
     model_dir.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}.partial-", dir=model_dir))
     try:
-        tf.saved_model.save(module, str(staging), signatures=module.signatures())
+        # Keras' exporter saves the tf.Variables the signatures read. tf.saved_model.save of a tf.Module
+        # holding Keras 3 models saves Keras' variable wrappers instead, and a Session-based loader such
+        # as TF Serving then finds the signatures' variables uninitialised (FAILED_PRECONDITION).
+        archive = keras.export.ExportArchive()
+        for name, function in module.signatures().items():
+            archive.add_endpoint(name, function)
+        archive.write_out(str(staging), verbose=False)
         extra = staging / "assets.extra"
         extra.mkdir()
         (extra / "knobs.json").write_text(json.dumps(module.knobs_json(), indent=2))
@@ -209,7 +237,7 @@ def export_run(run_dir, export_base, model_name, version=None, max_batch_size=MA
     return target
 
 
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(prog="python -m udgan_tf.export", description=__doc__.split("\n\n")[0])
     parser.add_argument("--run-dir", required=True, help="a run directory written by udgan_tf.train")
     parser.add_argument("--export-base", required=True, help="TF Serving's model base directory")
@@ -218,14 +246,18 @@ def main(argv=None):
     parser.add_argument("--max-batch-size", type=int, default=MAX_BATCH_SIZE, help="largest batch per request")
     parser.add_argument("--batching", action="store_true",
                         help="for a server with --enable_batching: leave traverse out of the warm-up requests")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     try:
         path = export_run(args.run_dir, args.export_base, args.model_name, args.version, args.max_batch_size,
                           args.batching)
     except (ExportError, RunDirectoryError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"Exported to {path} (signatures: {', '.join(SIGNATURES)})")
+    print(f"Exported to {path} (signatures: {', '.join(contract.SIGNATURES)})")
     return 0
 
 

@@ -1,7 +1,7 @@
 """Clients for a udgan generator served by TensorFlow Serving, and a command line that draws a PNG.
 
 The export (``python -m udgan_tf.export``, served as in ``serving/README.md``) has these
-signatures, where ``D`` is the total knob width (the sum of the knobs' widths ``w``), images are
+signatures (names and keys in ``udgan_tf.serving.signatures``), where ``D`` is the total knob width (the sum of the knobs' widths ``w``), images are
 ``H x W x C`` and knob values live in [-1, 1]:
 
 ==================  ===============================================  ===========================================
@@ -49,6 +49,8 @@ import tensorflow as tf
 from google.protobuf import json_format
 from PIL import Image
 from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
+
+from udgan_tf.serving import signatures as contract
 
 #: Images can be large (256 x 64 x 64 x 3 float32 is 12 MB): lift gRPC's 4 MB default, as TF Serving does.
 _GRPC_OPTIONS = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
@@ -100,23 +102,25 @@ class _Client:
 
     def generate(self, knobs):
         """knobs float32 [batch, D] -> images float32 [batch, H, W, C] in [0, 1]."""
-        return self.predict("serving_default", {"knobs": knobs})["images"]
+        return self.predict(contract.SERVING_DEFAULT, {contract.KNOBS: knobs})[contract.IMAGES]
 
     def generate_by_knob(self, **named):
         """name=float32 [batch, w] for every knob -> images float32 [batch, H, W, C]."""
-        return self.predict("generate_by_knob", named)["images"]
+        return self.predict(contract.GENERATE_BY_KNOB, named)[contract.IMAGES]
 
     def traverse(self, knobs, knob, values):
         """knobs float32 [D], knob name, values float32 [K] -> images float32 [K, H, W, C]."""
-        return self.predict("traverse", {"knobs": knobs, "knob": knob, "values": values})["images"]
+        inputs = {contract.KNOBS: knobs, contract.KNOB: knob, contract.VALUES: values}
+        return self.predict(contract.TRAVERSE, inputs)[contract.IMAGES]
 
     def embed(self, images):
         """images float32 [batch, H, W, C] -> {knob name: float32 [batch, embedding_dim]}."""
-        return self.predict("embed", {"images": images})
+        return self.predict(contract.EMBED, {contract.IMAGES: images})
 
     def generate_png(self, knobs):
         """knobs float32 [batch, D] -> list of ``batch`` PNG files (bytes)."""
-        return [bytes(png) for png in np.ravel(self.predict("generate_png", {"knobs": knobs})["png_bytes"])]
+        outputs = self.predict(contract.GENERATE_PNG, {contract.KNOBS: knobs})
+        return [bytes(png) for png in np.ravel(outputs[contract.PNG_BYTES])]
 
     def __enter__(self):
         return self
@@ -279,14 +283,14 @@ class UsageError(ValueError):
 def knob_widths(client):
     """{knob name: width}, read from the inputs ([batch, width] each) of the ``generate_by_knob`` signature."""
     signatures = client.metadata()
-    if "generate_by_knob" not in signatures:
-        raise ServingError(f"model {client.model_name!r} has no generate_by_knob signature "
+    if contract.GENERATE_BY_KNOB not in signatures:
+        raise ServingError(f"model {client.model_name!r} has no {contract.GENERATE_BY_KNOB} signature "
                            f"(it has: {', '.join(signatures) or 'none'}); is it a udgan export?")
     widths = {name: spec["shape"][-1] if spec["shape"] else None
-              for name, spec in signatures["generate_by_knob"]["inputs"].items()}
+              for name, spec in signatures[contract.GENERATE_BY_KNOB]["inputs"].items()}
     unknown = [name for name, width in widths.items() if width is None]
     if unknown:
-        raise ServingError(f"generate_by_knob does not declare the width of knob(s) {unknown}")
+        raise ServingError(f"{contract.GENERATE_BY_KNOB} does not declare the width of knob(s) {unknown}")
     return widths
 
 
