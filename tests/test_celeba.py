@@ -89,6 +89,7 @@ def _place_manual_files(data_dir):
         (manual / name).write_bytes(b"")  # the mocked TFDS build never reads them
 
 
+@pytest.mark.slow
 def test_tfds_path_under_mock_data(tmp_path):
     _place_manual_files(tmp_path)
     with tfds.testing.mock_data(num_examples=5, policy=tfds.testing.MockPolicy.USE_CODE):

@@ -210,6 +210,7 @@ def test_shapes_and_counter_clockwise_rotation(data):
     assert heart_90[:, cols[-1]].sum() <= 3  # the point is the rightmost column
 
 
+@pytest.mark.slow
 def test_table7_correlations(data):
     """Correlations of the factors with centre of mass and spread, as in the paper."""
     factors, images = data.sample(8000, np.random.RandomState(3))
@@ -293,6 +294,7 @@ def test_training_dataset_is_deterministic_and_well_formed(data):
     np.testing.assert_allclose(low * 16, np.round(low * 16), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_training_dataset_draws_uniformly_over_the_grid(data):
     """Mean area and centre of mass of pipeline batches match uniform factor draws."""
     batches = np.concatenate([b.numpy() for b in data.training_dataset(1000, seed=11).take(4)])

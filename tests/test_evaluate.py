@@ -41,6 +41,7 @@ def run_evaluate(capsys, *argv):
     return code, captured.out, captured.err
 
 
+@pytest.mark.slow
 def test_evaluate_writes_every_file_of_the_report(tiny_run, tmp_path, capsys):
     out = tmp_path / "report"
     code, stdout, err = run_evaluate(capsys, "--run-dir", str(tiny_run), "--output", str(out), "--num-points", "40",
@@ -69,6 +70,7 @@ def test_evaluate_writes_every_file_of_the_report(tiny_run, tmp_path, capsys):
     assert not (tmp_path / "report.partial").exists()
 
 
+@pytest.mark.slow
 def test_bad_requests_fail_clearly_and_write_no_report(tiny_run, tmp_path, capsys):
     out = tmp_path / "report"
     code, _, err = run_evaluate(capsys, "--run-dir", str(tiny_run), "--output", str(out), "--metrics", "mig,betavae")
@@ -83,6 +85,7 @@ def test_bad_requests_fail_clearly_and_write_no_report(tiny_run, tmp_path, capsy
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_factor_metrics_on_a_data_set_without_factors_are_refused(tiny_run, tmp_path, capsys):
     folder = tmp_path / "images"
     folder.mkdir()
@@ -100,6 +103,7 @@ def test_factor_metrics_on_a_data_set_without_factors_are_refused(tiny_run, tmp_
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_a_failure_midway_leaves_the_previous_report_untouched(tiny_run, tmp_path, capsys, monkeypatch):
     out = tmp_path / "report"
     out.mkdir()
@@ -114,6 +118,7 @@ def test_a_failure_midway_leaves_the_previous_report_untouched(tiny_run, tmp_pat
     assert (out / "report.md").read_text() == "previous report"
 
 
+@pytest.mark.slow
 def test_oracle_is_trained_once_and_then_loaded(tmp_path):
     data = DSprites(resolution=16)
     first = load_or_train_oracle(data, "dsprites-16", steps=2, verbose=0)
@@ -139,6 +144,7 @@ class Stripes(GroundTruthData):
         return images
 
 
+@pytest.mark.slow
 def test_oracle_learns_the_factors():
     data = Stripes()
     oracle = train_oracle(data, steps=150, verbose=0)
@@ -146,6 +152,7 @@ def test_oracle_learns_the_factors():
     assert np.mean(oracle.predict_factors(images) == factors, axis=0).min() > 0.95
 
 
+@pytest.mark.slow
 def test_readers_are_exact_given_the_other_factors():
     """The fitted lookups read dSprites scales, and positions (hearts included) to the pixel."""
     data = DSprites(resolution=64)
@@ -175,6 +182,7 @@ def test_knob_factor_matrix_finds_the_knob_that_sets_a_factor():
     assert knob_mig(matrix, np.array([True, False])) > 0.85
 
 
+@pytest.mark.slow
 def test_celeba_run_gets_attribute_classification_and_table_9(tmp_path, capsys):
     from udgan_tf.data.fake import write_fake_celeba
 

@@ -50,6 +50,7 @@ def test_build_quartet_shares_knob_i_exactly_and_nothing_else():
     np.testing.assert_allclose(adaptive_margin(u1, u2, mask).numpy(), np.abs((u1 - u2).numpy()[on]), rtol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("knob_sampling", ["per_quartet", "per_step"])
 def test_sample_quartets_of_the_model(tiny_model_config, knob_sampling):
     model = UDGAN(**tiny_model_config, knob_sampling=knob_sampling)

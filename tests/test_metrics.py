@@ -77,6 +77,7 @@ def test_sap_discrete_identity_beats_redundant_and_constant_codes():
     assert run("sap_score", constant)["SAP_score"] <= 0.05
 
 
+@pytest.mark.slow
 def test_constant_representation_scores_low():
     beta_vae = run("beta_vae_score", constant)
     assert abs(beta_vae["eval_accuracy"] - 1 / DATA.num_factors) <= 0.1
@@ -96,6 +97,7 @@ def test_duplicated_representation_scores_low_on_mig_and_sap():
     assert run("sap_score", duplicated, continuous_factors=True)["SAP_score"] <= 0.2
 
 
+@pytest.mark.slow
 def test_duplicated_representation_is_disentangled_but_incomplete_for_dci():
     scores = run("dci", duplicated)
     assert scores["disentanglement"] >= 0.9
@@ -104,6 +106,7 @@ def test_duplicated_representation_is_disentangled_but_incomplete_for_dci():
     assert abs(scores["completeness"] - target) <= 0.1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(METRICS))
 def test_same_seed_gives_identical_scores(name):
     # The duplicated code makes the boosted trees break ties, which must be seeded too.
@@ -112,6 +115,7 @@ def test_same_seed_gives_identical_scores(name):
     assert all(isinstance(value, (float, int)) for value in first.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, expected_keys", [
     ("beta_vae_score", {"train_accuracy", "eval_accuracy"}),
     ("factor_vae_score", {"train_accuracy", "eval_accuracy", "num_active_dims"}),

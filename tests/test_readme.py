@@ -1,7 +1,8 @@
-"""The README's Python snippets run as written."""
+"""The README's Python snippets run as written; its opening commands and the configs it names work."""
 
 import pathlib
 import re
+import shlex
 
 import pytest
 
@@ -15,6 +16,7 @@ def snippet(marker):
     return match.group(1)
 
 
+@pytest.mark.slow
 def test_fit_snippet_runs(capsys):
     exec(compile(snippet("fit"), "README.md:fit", "exec"), {})
     assert "(4, 32, 32, 1) (4, 6)" in capsys.readouterr().out
@@ -40,16 +42,39 @@ def test_register_snippet_runs_and_the_guidance_builds():
         guidance.unregister("brightness")
 
 
-def test_readme_opens_with_the_two_commands():
-    commands = re.findall(r"```bash\n(.*?)\n```", README.read_text(), re.S)[:2]
-    assert commands[0].startswith("pip install -e . && python -m udgan_tf.train --dataset dsprites")
-    assert commands[1] == 'pip install -e ".[test]" && python -m pytest -q tests'
-    ci = (README.parent / ".ci" / "run").read_text()
-    assert 'pip install -e ".[test]"' in ci and "python -m pytest -q tests" in ci
+def opening_commands():
+    """The README's first two bash blocks, each split at ``&&`` into argument lists."""
+    blocks = re.findall(r"```bash\n(.*?)\n```", README.read_text(), re.S)[:2]
+    return [[shlex.split(part) for part in block.split("&&")] for block in blocks]
 
 
-@pytest.mark.parametrize("name", ["dsprites", "dsprites_unguided", "dsprites_paper", "celeba_a", "colored_mnist",
-                                  "mnist", "image_folder"])
-def test_configs_named_in_the_readme_exist(name):
-    assert f"configs/{name}.yaml" in README.read_text()
-    assert (README.parent / "configs" / f"{name}.yaml").exists()
+def test_the_quick_start_command_trains_the_shipped_dsprites_config():
+    (install, train_command), _ = opening_commands()
+    assert install[:3] == ["pip", "install", "-e"] and (README.parent / install[3] / "setup.cfg").exists()
+    assert train_command[:3] == ["python", "-m", "udgan_tf.train"]
+    from udgan_tf import train
+
+    args = train.parse_args(train_command[3:])
+    config = train.build_config(args)  # what the command would train: its flags over the shipped config
+    assert config["dataset"]["name"] == "dsprites" and config["training"]["steps"] == args.steps
+
+
+def test_the_test_command_installs_pytest_and_finds_this_suite():
+    import importlib.metadata
+
+    _, (install, test_command) = opening_commands()
+    package, extra = re.fullmatch(r"(.*)\[(\w+)\]", install[3]).groups()
+    assert install[:3] == ["pip", "install", "-e"] and (README.parent / package / "setup.cfg").exists()
+    requirements = importlib.metadata.requires("udgan_tf")
+    assert any(r.startswith("pytest") and f'extra == "{extra}"' in r for r in requirements), requirements
+    assert test_command[:3] == ["python", "-m", "pytest"] and (README.parent / test_command[-1] / "conftest.py").exists()
+
+
+def test_every_config_the_readme_names_loads_and_every_shipped_config_is_named():
+    from udgan_tf import config as config_lib
+
+    named = set(re.findall(r"configs/([a-z][a-z0-9_]*)\.yaml", README.read_text()))  # not NAME
+    for name in named:
+        config_lib.load_config(config_lib.config_path_for(name))  # raises if missing or invalid
+    shipped = {path.stem for path in config_lib.shipped_config_dir().glob("*.yaml")}
+    assert named >= shipped, f"shipped but not in the README: {sorted(shipped - named)}"

@@ -9,6 +9,7 @@ import time
 
 import keras
 import numpy as np
+import pytest
 import yaml
 
 from udgan_tf import config as config_lib
@@ -34,6 +35,7 @@ def command(config, out):
     return [sys.executable, "-m", "udgan_tf.train", "--config", str(config), "--output-dir", str(out)]
 
 
+@pytest.mark.slow
 def test_a_run_killed_after_a_backup_resumes_and_finishes(tmp_path):
     config, out = write_config(tmp_path / "tiny.yaml", steps=60), tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -69,6 +71,7 @@ def test_a_run_killed_after_a_backup_resumes_and_finishes(tmp_path):
     assert steps == sorted(set(steps)) and steps[-1] == 60  # no step logged twice
 
 
+@pytest.mark.slow
 def test_a_nan_loss_stops_training_and_keeps_the_last_backup(tmp_path, capsys, monkeypatch):
     config, out = write_config(tmp_path / "tiny.yaml", steps=8), tmp_path / "run"
     original = train.build_model
@@ -93,11 +96,22 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_backup(tmp_path, capsys, m
     assert all(np.isfinite(w.numpy()).all() for w in model.weights)
 
 
-def test_strategy_choices():
+@pytest.mark.parametrize("gpus", [0, 1, 2])
+def test_auto_mirrors_over_the_gpus_when_there_are_several_and_one_device_takes_the_first(monkeypatch, gpus):
     import tensorflow as tf
 
-    assert isinstance(train.make_strategy("one_device"), tf.distribute.OneDeviceStrategy)
-    assert train.make_strategy("auto") is tf.distribute.get_strategy()  # no GPU here: the default strategy
+    list_physical_devices = tf.config.list_physical_devices
+    visible = [tf.config.PhysicalDevice(f"/physical_device:GPU:{i}", "GPU") for i in range(gpus)]
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: visible if kind == "GPU" else list_physical_devices(kind))
+    auto = train.make_strategy("auto")
+    if gpus > 1:
+        assert isinstance(auto, tf.distribute.MirroredStrategy)
+    else:
+        assert auto is tf.distribute.get_strategy()  # the default strategy: one device, no replicas
+    one_device = train.make_strategy("one_device")
+    assert isinstance(one_device, tf.distribute.OneDeviceStrategy)
+    assert one_device.extended.worker_devices[0].endswith("GPU:0" if gpus else "CPU:0")
     assert train.parse_args(["--strategy", "mirrored"]).strategy == "mirrored"
 
 
@@ -126,12 +140,14 @@ print("OK")
 """
 
 
+@pytest.mark.slow
 def test_mixed_precision_float16_wraps_every_optimizer_and_trains():
     result = subprocess.run([sys.executable, "-c", MIXED_FLOAT16], capture_output=True, text=True, timeout=300,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0 and result.stdout.strip().endswith("OK"), result.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_mixed_precision_flag_trains_in_bfloat16_on_cpu(tmp_path):
     config, out = write_config(tmp_path / "tiny.yaml", steps=2), tmp_path / "run"
     result = subprocess.run(command(config, out) + ["--mixed-precision"], cwd=REPO, capture_output=True, text=True,
@@ -153,6 +169,7 @@ def free_ports(count):
     return ports
 
 
+@pytest.mark.slow
 def test_two_workers_train_and_only_the_chief_writes(tmp_path):
     import json
 

@@ -38,6 +38,7 @@ def run_cli(capsys, *argv):
     return code, capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_a_complete_run_directory(tmp_path, tiny_config_file, capsys):
     out = tmp_path / "run"
     code, err = run_cli(capsys, "--config", str(tiny_config_file), "--output-dir", str(out))
@@ -55,6 +56,7 @@ def test_tiny_run_writes_a_complete_run_directory(tmp_path, tiny_config_file, ca
     assert images.shape == (2, 16, 16, 1)
 
 
+@pytest.mark.slow
 def test_finished_run_is_not_overwritten_silently(tmp_path, tiny_config_file, capsys):
     out = tmp_path / "run"
     assert run_cli(capsys, "--config", str(tiny_config_file), "--output-dir", str(out))[0] == 0
@@ -126,6 +128,7 @@ def test_config_override_values_are_parsed_as_yaml():
     assert json.dumps(config)  # plain data, serialisable into the run directory
 
 
+@pytest.mark.slow
 def test_colored_mnist_from_idx_files_trains_and_writes_its_traversal(tmp_path, capsys):
     write_fake_mnist(tmp_path / "mnist", list(range(10)) * 2)
     out = tmp_path / "run"
@@ -142,6 +145,7 @@ def run_module(*argv, env=None, timeout=600):
                           timeout=timeout, env=environment, cwd=REPO)
 
 
+@pytest.mark.slow
 def test_celeba_without_the_data_prints_what_to_do_and_exits_non_zero(tmp_path):
     """The exact command of the issue, on a machine without CelebA (an empty TFDS directory)."""
     result = run_module("--dataset", "celeba_a", "--output-dir", str(tmp_path / "run"),
@@ -152,6 +156,7 @@ def test_celeba_without_the_data_prints_what_to_do_and_exits_non_zero(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 @needs_real_mnist
 def test_colored_mnist_on_the_real_test_set_for_20_steps(tmp_path):
     """The issue's acceptance command, on the real MNIST files when the workplace has them."""
