@@ -31,7 +31,7 @@ def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("run")
     config = config_lib.resolve_config({
         "dataset": {"name": "dsprites"},
-        "model": {"knobs": TINY_KNOBS, "resolution": 16, "filters": 8, "seed": 0, "generator_ema_decay": 0.9},
+        "model": {"knobs": TINY_KNOBS, "resolution": 16, "filters": 8, "seed": 0, "stabilisers": {"generator_ema_decay": 0.9}},
         "training": {"steps": 2, "batch_size": 8, "log_every": 2, "traversal_values": 3},
     })
     train.train(config, root / "run", verbose=0)

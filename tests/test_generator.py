@@ -25,15 +25,12 @@ def test_dcgan_generator_is_widest_where_the_image_is_smallest():
     assert generator(tf.zeros((2, 10))).shape == (2, 64, 64, 1)
 
 
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "binary", "clip"])
-def test_output_activations_stay_in_unit_range_and_pass_gradients(activation):
-    generator = Generator(latent_dim=3, resolution=16, filters=8, output_activation=activation)
+def test_output_stays_in_unit_range_and_passes_gradients():
+    generator = Generator(latent_dim=3, resolution=16, filters=8)
     z = tf.random.stateless_uniform((4, 3), seed=(0, 0), minval=-1, maxval=1)
     with tf.GradientTape() as tape:
         images = generator(z, training=True)
         total = tf.reduce_sum(images)
     assert float(tf.reduce_min(images)) >= 0 and float(tf.reduce_max(images)) <= 1
-    if activation == "binary":
-        assert set(np.unique(images.numpy())) <= {0.0, 1.0}
     gradients = tape.gradient(total, generator.trainable_variables)
     assert all(g is not None and np.any(g.numpy() != 0) for g in gradients[-2:])

@@ -68,3 +68,25 @@ def test_sample_quartets_of_the_model(tiny_model_config, knob_sampling):
         assert len(set(index)) == 1
     else:
         assert len(set(index)) == len(model.knobs)  # 64 draws over 4 knobs hit each one
+
+
+def test_the_siamese_plan_says_which_network_embeds_which_knob_and_which_columns_are_whose():
+    from udgan_tf.knobs import UNGUIDED_NETWORK
+
+    layout = KnobLayout(parse_knobs([{"name": "x", "guidance": "center_of_mass_x"}, {"name": "free", "count": 2},
+                                     {"name": "colour", "guidance": "average_color", "embedding_dim": 3}]))
+    assert [(slot.network_name, [k.name for k in slot.knobs], slot.label) for slot in layout.siamese_plan] == [
+        (UNGUIDED_NETWORK, ["free_1", "free_2"], "unguided"), ("siamese_x", ["x"], "x"),
+        ("siamese_colour", ["colour"], "colour")]
+    assert [slot.output_dim for slot in layout.siamese_plan] == [2, 1, 3]
+    # phi(x) in knob order: x, free_1, free_2, colour_1..3 from the outputs [free_1, free_2 | x | colour_1..3].
+    assert layout.embedding_order.tolist() == [2, 0, 1, 3, 4, 5]
+    assert layout.embedding_names == ["x", "free_1", "free_2", "colour_1", "colour_2", "colour_3"]
+    assert layout.slot_of("free_2").network_name == UNGUIDED_NETWORK
+    assert layout.slot_of("colour").guidance == "average_color"
+
+
+def test_a_guided_knob_named_like_the_shared_network_is_refused():
+    with pytest.raises(ValueError, match="A guided knob may not be called 'unguided'"):
+        KnobLayout(parse_knobs([{"name": "free"}, {"name": "unguided", "guidance": "object_area"}]))
+    KnobLayout(parse_knobs([{"name": "unguided", "count": 2}]))  # unguided knobs may be called anything

@@ -24,7 +24,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 def write_config(path, steps, **training):
     path.write_text(yaml.safe_dump({
         "dataset": {"name": "dsprites"},
-        "model": {"knobs": TINY_KNOBS, "resolution": 16, "filters": 8, "generator_ema_decay": 0.9},
+        "model": {"knobs": TINY_KNOBS, "resolution": 16, "filters": 8, "stabilisers": {"generator_ema_decay": 0.9}},
         "training": {"steps": steps, "batch_size": 4, "log_every": 2, "image_every": 1000, "checkpoint_every": 1000,
                      "backup_every_steps": 2, "traversal_values": 3, **training},
     }))
@@ -78,8 +78,13 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_backup(tmp_path, capsys, m
 
     def poisoned(resolved):
         model = original(resolved)
-        model.discriminator_loss_fn = lambda real, fake: keras.ops.where(
-            model.optimizer.iterations >= 4, np.nan, 1.0) * (keras.ops.mean(real) - keras.ops.mean(fake))
+        discriminator_loss = model.discriminator_loss
+
+        def nan_from_step_5(real_images, fake_images, training=True):
+            d_loss, fake_logits = discriminator_loss(real_images, fake_images, training)
+            return d_loss * keras.ops.where(model.optimizer.iterations >= 4, np.nan, 1.0), fake_logits
+
+        model.discriminator_loss = nan_from_step_5
         return model
 
     monkeypatch.setattr(train, "build_model", poisoned)
@@ -128,7 +133,7 @@ from udgan_tf import config as config_lib
 from udgan_tf.train import build_model
 config = config_lib.resolve_config({"dataset": {"name": "dsprites"}, "model": {
     "knobs": [{"name": "free", "count": 2}, {"name": "x", "guidance": "center_of_mass_x"}],
-    "resolution": 16, "filters": 8, "seed": 0, "siamese_hidden_units": 0}})  # float32 proxy beside a float16 net
+    "resolution": 16, "filters": 8, "seed": 0, "stabilisers": {"siamese_hidden_units": 0}}})  # float32 proxy beside a float16 net
 model = build_model(config)
 assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in
            (model.generator_optimizer, model.discriminator_optimizer, model.siamese_optimizer))

@@ -26,7 +26,7 @@ def tiny_config_file(tmp_path):
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump({
         "dataset": {"name": "dsprites"},
-        "model": {"knobs": TINY_KNOBS, "resolution": 16, "filters": 8, "spectral_norm": True},
+        "model": {"knobs": TINY_KNOBS, "resolution": 16, "filters": 8, "stabilisers": {"discriminator_spectral_norm": True}},
         "training": {"steps": 3, "batch_size": 4, "log_every": 2, "image_every": 2, "checkpoint_every": 2,
                      "traversal_values": 5},
     }))
@@ -75,7 +75,7 @@ def test_finished_run_is_not_overwritten_silently(tmp_path, tiny_config_file, ca
     (["--set", "model.knobs=[{name: x, guidance: center_of_mas_x}]"], "Unknown guidance 'center_of_mas_x'. Registered:"),
     (["--steps", "0"], "training.steps must be a positive integer. Received: 0"),
     (["--batch-size", "-2"], "training.batch_size must be a positive integer. Received: -2"),
-    (["--batch-size", "2"], "training.batch_size=2 makes no quartet: it must be >= model.real_images_per_quartet=4"),
+    (["--batch-size", "2"], "training.batch_size=2 makes no quartet: it must be >= model.stabilisers.real_images_per_quartet=4"),
     (["--set", "model.resolution=48"], "resolution must be a power of two >= 16. Received: resolution=48"),
     (["--set", "model.resolution=128"], "resolution must be one of (64, 32, 16)"),
     (["--set", "model.channels=3"], "set model.resolution / model.channels to match"),
@@ -121,10 +121,10 @@ def test_shipped_configs_validate():
 def test_config_override_values_are_parsed_as_yaml():
     config = config_lib.load_config(config_lib.config_path_for("dsprites"),
                                     ["model.contrastive_weight=2.5", "optimizers.generator.learning_rate=1e-4",
-                                     "model.spectral_norm=false"])
+                                     "model.stabilisers.discriminator_spectral_norm=false"])
     assert config["model"]["contrastive_weight"] == 2.5
     assert config["optimizers"]["generator"]["learning_rate"] == 1e-4
-    assert config["model"]["spectral_norm"] is False
+    assert config["model"]["stabilisers"]["discriminator_spectral_norm"] is False
     assert json.dumps(config)  # plain data, serialisable into the run directory
 
 

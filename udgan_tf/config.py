@@ -3,7 +3,8 @@
 A config has four sections::
 
     dataset:    {name: dsprites, ...}   # name + options of udgan_tf.data.get_ground_truth_dataset
-    model:      {...}                   # keyword arguments of udgan_tf.UDGAN
+    model:      {...}                   # keyword arguments of udgan_tf.UDGAN; its training tricks
+                                        # in model.stabilisers (udgan_tf.stabilisers.Stabilisers)
     optimizers: {generator: {...}, discriminator: {...}, siamese: {...}}   # keras.optimizers.Adam
     training:   {...}                   # see TRAINING_DEFAULTS
 
@@ -175,7 +176,8 @@ def validate_config(config):
     allowed_model = model_arguments()
     unknown = sorted(set(config["model"]) - set(allowed_model))
     if unknown:
-        raise ConfigError(f"Unknown key(s) {['model.' + k for k in unknown]}. Allowed model keys: {allowed_model}.")
+        raise ConfigError(f"Unknown key(s) {['model.' + k for k in unknown]}. Allowed model keys: "
+                          f"{allowed_model}.{_moved_keys_hint(unknown)}")
     if "knobs" not in config["model"]:
         raise ConfigError("model.knobs is required: a list of knob specs, e.g. [{name: free, count: 7}].")
     unknown = sorted(set(config["training"]) - set(TRAINING_DEFAULTS))
@@ -197,24 +199,37 @@ def validate_config(config):
             raise ConfigError(f"training.{key} must be a positive integer. Received: {value!r}")
     if not isinstance(config["dataset"].get("name"), str):
         raise ConfigError("dataset.name is required, e.g. dataset: {name: dsprites}.")
-    _validate_model_values(config["model"])
-    per_quartet = config["model"].get("real_images_per_quartet", 1)
-    if isinstance(per_quartet, int) and config["training"]["batch_size"] < per_quartet:
+    stabilisers = _validate_model_values(config["model"])
+    if config["training"]["batch_size"] < stabilisers.real_images_per_quartet:
         raise ConfigError(f"training.batch_size={config['training']['batch_size']} makes no quartet: it must be "
-                          f">= model.real_images_per_quartet={per_quartet}.")
+                          f">= model.stabilisers.real_images_per_quartet={stabilisers.real_images_per_quartet}.")
+
+
+def _moved_keys_hint(unknown):
+    """For keys of the flat model section of older configs: where they are now."""
+    from udgan_tf.stabilisers import FLAT_KEYS, REMOVED
+
+    moved = [f"model.{k} is now model.stabilisers.{FLAT_KEYS[k]}" for k in unknown if k in FLAT_KEYS]
+    removed = [f"model.{k} was removed (it never helped; BENCHMARKS.md, 'Removed options')"
+               for k in unknown if k in REMOVED]
+    return "".join(f" {line}." for line in moved + removed)
 
 
 def _validate_model_values(model):
+    """Checks the knobs, the resolution and the stabilisers. Returns the ``Stabilisers``."""
     from udgan_tf import guidance
-    from udgan_tf.knobs import parse_knobs
+    from udgan_tf.knobs import KnobLayout, parse_knobs
     from udgan_tf.networks.generator import check_resolution
+    from udgan_tf.stabilisers import Stabilisers
 
     try:
         knobs = parse_knobs(model["knobs"])
+        KnobLayout(knobs)
         check_resolution(model.get("resolution", 64))
         for knob in knobs:
             if knob.guided:
                 guidance.build(knob.guidance)
+        return Stabilisers.from_config(model.get("stabilisers"))
     except ValueError as error:
         raise ConfigError(str(error)) from None
 

@@ -1,8 +1,10 @@
 """Knobs: the named slices q_1..q_NA of the latent vector z (paper §3.2).
 
-A knob is described once, in the config, and everything else (the latent layout,
-the siamese networks, the per-knob loss trackers, later the serving signature) is
-derived from that description.
+A knob is described once, in the config, and everything else is derived from that
+description here: where it lives in z (``KnobLayout.latent_slices``), which siamese network
+embeds it (``KnobLayout.siamese_plan``) and which columns of phi(x) are its
+(``KnobLayout.embedding_slices``, ``embedding_names``). The model, the export, the
+evaluation and the pictures read the layout; none of them derives a knob from a network.
 
 Config form (a list under ``model.knobs``)::
 
@@ -104,18 +106,59 @@ def _make_knob(spec, position):
     return Knob(**spec)
 
 
-class KnobLayout:
-    """Where each knob lives in the latent vector z and in the embedding phi(x).
+#: Name of the one siamese network that all unguided knobs share (§4.1, footnote 1).
+UNGUIDED_NETWORK = "siamese_unguided"
 
-    The embedding phi(x) concatenates each knob's embedding in knob order; unguided
-    knobs take one slice each of the shared unguided network's output (§4.1, footnote 1).
+
+@dataclasses.dataclass(frozen=True)
+class SiameseSlot:
+    """One siamese network of the plan and the knobs it embeds.
+
+    Attributes:
+        network_name: str. The network's Keras name (``siamese_unguided`` for the shared
+            network, ``siamese_<knob>`` for a guided knob's own); it also names the network's
+            weights in checkpoints.
+        knobs: tuple of Knob. The knobs whose embeddings this network outputs, in its output
+            order (one knob for a guided network).
+        guidance: None or a guidance spec (the guided knob's).
+    """
+
+    network_name: str
+    knobs: tuple
+    guidance: object = None
+
+    @property
+    def guided(self):
+        return self.guidance is not None
+
+    @property
+    def output_dim(self):
+        return sum(knob.embedding_dim for knob in self.knobs)
+
+    @property
+    def label(self):
+        """What to call the network in pictures: the guided knob's name, or ``unguided``."""
+        return self.knobs[0].name if self.guided else "unguided"
+
+
+class KnobLayout:
+    """Where each knob lives: in the latent vector z, in a siamese network, in phi(x).
+
+    The embedding phi(x) concatenates each knob's embedding in knob order; unguided knobs
+    take one slice each of the shared unguided network's output (§4.1, footnote 1); a
+    guided knob has a network of its own behind its guidance.
 
     Attributes:
         knobs: tuple of Knob.
         latent_dim: int. Total width Z of z.
         embedding_dim: int. Total width E of phi(x).
+        latent_slices, embedding_slices: list of slice, one per knob, into z and phi(x).
         latent_masks: float32 ``[N_A, Z]``, row i is 1 on knob i's slice of z.
         embedding_masks: float32 ``[N_A, E]``, row i is 1 on knob i's slice of phi(x).
+        siamese_plan: tuple of SiameseSlot: the shared unguided network first (when there
+            are unguided knobs), then one per guided knob in knob order.
+        embedding_order: int32 ``[E]``: column j of phi(x) is column ``embedding_order[j]``
+            of the concatenated outputs of the plan's networks.
     """
 
     def __init__(self, knobs):
@@ -126,15 +169,55 @@ class KnobLayout:
         self.embedding_dim = self.embedding_slices[-1].stop
         self.latent_masks = _masks(self.latent_slices, self.latent_dim)
         self.embedding_masks = _masks(self.embedding_slices, self.embedding_dim)
+        self.siamese_plan = _siamese_plan(self.knobs)
+        network_order = [knob for slot in self.siamese_plan for knob in slot.knobs]
+        starts = dict(zip([k.name for k in network_order],
+                          np.cumsum([0] + [k.embedding_dim for k in network_order]).tolist()))
+        self.embedding_order = np.concatenate(
+            [np.arange(k.embedding_dim) + starts[k.name] for k in self.knobs]).astype(np.int32)
 
     @property
     def names(self):
         return [knob.name for knob in self.knobs]
 
+    @property
+    def latent_names(self):
+        """A name per column of z: the knob's, with ``_1``, ``_2``, ... when it is wider than 1."""
+        return _column_names(self.knobs, "width")
+
+    @property
+    def embedding_names(self):
+        """A name per column of phi(x): the knob's, with ``_1``, ``_2``, ... when it has several."""
+        return _column_names(self.knobs, "embedding_dim")
+
     def index(self, name):
         if name not in self.names:
             raise ValueError(f"Unknown knob '{name}'. Knobs: {', '.join(self.names)}.")
         return self.names.index(name)
+
+    def knob(self, name):
+        return self.knobs[self.index(name)]
+
+    def slot_of(self, name):
+        """The SiameseSlot whose network embeds knob ``name``."""
+        knob = self.knob(name)
+        return next(slot for slot in self.siamese_plan if knob in slot.knobs)
+
+
+def _column_names(knobs, size):
+    return [knob.name if getattr(knob, size) == 1 else f"{knob.name}_{i + 1}"
+            for knob in knobs for i in range(getattr(knob, size))]
+
+
+def _siamese_plan(knobs):
+    unguided = tuple(k for k in knobs if not k.guided)
+    slots = [SiameseSlot(UNGUIDED_NETWORK, unguided)] if unguided else []
+    slots += [SiameseSlot(f"siamese_{k.name}", (k,), k.guidance) for k in knobs if k.guided]
+    names = [slot.network_name for slot in slots]
+    if len(set(names)) != len(names):
+        raise ValueError(f"A guided knob may not be called 'unguided': its network would be "
+                         f"{UNGUIDED_NETWORK!r}, the shared network of the unguided knobs. Rename it.")
+    return tuple(slots)
 
 
 def _slices(widths):
@@ -147,6 +230,11 @@ def _masks(slices, total):
     for row, piece in enumerate(slices):
         masks[row, piece] = 1.0
     return masks
+
+
+def knob_loss_name(name):
+    """The log and history column of the contrastive loss of the quartets that drew knob ``name``."""
+    return f"contrastive_{name}"
 
 
 def build_quartet(u1, u2, v1, v2, latent_mask):

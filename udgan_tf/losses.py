@@ -49,24 +49,3 @@ def non_saturating_discriminator_loss(real_logits, fake_logits):
 def non_saturating_generator_loss(fake_logits):
     """-log D(G(z)): the non-saturating generator loss of §3.1. ``[N, 1]`` -> scalar."""
     return tf.reduce_mean(tf.nn.softplus(-fake_logits))
-
-
-def hinge_discriminator_loss(real_logits, fake_logits):
-    """max(0, 1 - D(x)) + max(0, 1 + D(G(z))) (Lim & Ye 2017). ``[N, 1]`` -> scalar."""
-    return tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
-
-
-def hinge_generator_loss(fake_logits):
-    """-D(G(z)). ``[N, 1]`` -> scalar."""
-    return -tf.reduce_mean(fake_logits)
-
-
-def r1_penalty(real_gradients):
-    """E ||grad_x D(x)||^2 over real images (Mescheder et al. 2018). ``[N, H, W, C]`` -> scalar."""
-    return tf.reduce_mean(tf.reduce_sum(tf.square(real_gradients), axis=[1, 2, 3]))
-
-
-GAN_LOSSES = {
-    "non_saturating": (non_saturating_generator_loss, non_saturating_discriminator_loss),
-    "hinge": (hinge_generator_loss, hinge_discriminator_loss),
-}

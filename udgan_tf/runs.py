@@ -306,6 +306,7 @@ def load_model(run_dir, compile=False):
         >>> model = load_model("runs/quickstart")
         >>> images = model(model.sample_knobs(4))      # [4, 64, 64, 1] in [0, 1]
     """
+    from udgan_tf.stabilisers import upgrade_flat_model_config
     from udgan_tf.udgan import UDGAN
 
     run = RunDirectory(run_dir)
@@ -313,7 +314,8 @@ def load_model(run_dir, compile=False):
     if not run.checkpoint_path.exists():
         raise RunDirectoryError(f"Run {str(run.path)!r} has no checkpoint ({run.checkpoint_path} is missing): "
                                 "train it first with python -m udgan_tf.train --output-dir " + str(run.path))
-    model = UDGAN(**config["model"])
+    # Runs written before model.stabilisers existed keep the tricks as flat model keys.
+    model = UDGAN(**upgrade_flat_model_config(config["model"]))
     if compile:
         model.compile()
     model.load_weights(run.checkpoint_path)

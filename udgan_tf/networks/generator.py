@@ -4,8 +4,7 @@ import math
 
 import keras
 
-OUTPUT_ACTIVATIONS = ("sigmoid", "tanh", "binary", "clip")
-NORMALIZATIONS = ("none", "batch", "pixel")
+NORMALIZATIONS = ("none", "batch")
 ARCHITECTURES = ("table5", "dcgan")
 
 
@@ -20,24 +19,14 @@ def dcgan_widths(filters, stages):
     return [filters * 2 ** (stages - 1 - k) for k in range(stages)]
 
 
-@keras.saving.register_keras_serializable("udgan_tf")
-class PixelNormalization(keras.layers.Layer):
-    """x / sqrt(mean_c(x^2) + eps) at every pixel (Karras et al. 2018). Shape-preserving."""
-
-    def call(self, inputs):
-        return inputs * keras.ops.rsqrt(keras.ops.mean(keras.ops.square(inputs), axis=-1, keepdims=True) + 1e-8)
-
-
 def normalization_layers(kind):
-    """The layers of a normalisation kind (``"none"``, ``"batch"``, ``"pixel"``)."""
+    """The layers of a normalisation kind (``"none"``, ``"batch"``)."""
     if kind not in NORMALIZATIONS:
         raise ValueError(f"normalization must be one of {NORMALIZATIONS}. Received: {kind!r}")
     if kind == "batch":
         # Synchronised: under tf.distribute the statistics are those of the global batch, as
         # on one device (and the moving averages stay equal on every replica).
         return [keras.layers.BatchNormalization(momentum=0.9, synchronized=True)]
-    if kind == "pixel":
-        return [PixelNormalization()]
     return []
 
 
@@ -60,23 +49,15 @@ class Generator(keras.Model):
     channels (n doublings; for R = 64, F = 32: 256, 128, 64, 32 channels at 4..32 px).
     It is wide where the image is small and spends no extra convolution at full
     resolution, which is what lets G draw dSprites on a CPU budget (BENCHMARKS.md).
-    Leaky ReLU after every layer but the last.
+    Leaky ReLU after every layer but the last, a sigmoid on the output.
 
     Args:
         latent_dim: int. Z, the total width of the knobs.
         resolution: int. R, a power of two >= 16. Defaults to 64.
         channels: int. C. Defaults to 1.
         filters: int. F. Defaults to 32.
-        output_activation: str. ``"sigmoid"``, ``"tanh"`` (rescaled to [0, 1]) or
-            ``"binary"``: the sigmoid rounded to {0, 1} in the forward pass with the
-            sigmoid's gradient in the backward pass (straight-through estimator), for
-            binary data such as dSprites; or ``"clip"``: the output clipped to [0, 1] in the
-            forward pass with an identity gradient, so that black and white are reached
-            exactly and the gradient never vanishes in saturated pixels. The paper leaves
-            it open. Defaults to ``"sigmoid"``.
         normalization: str. Before every hidden layer's activation: ``"none"`` (the paper),
-            ``"batch"`` (BatchNormalization, as in DCGAN) or ``"pixel"`` (pixel-wise
-            feature normalisation, no batch statistics). Defaults to ``"none"``.
+            or ``"batch"`` (BatchNormalization, as in DCGAN). Defaults to ``"none"``.
         leaky_relu_slope: float. Defaults to 0.2.
         architecture: str. ``"table5"`` or ``"dcgan"``, see above. Defaults to ``"table5"``.
 
@@ -87,14 +68,10 @@ class Generator(keras.Model):
     """
 
     def __init__(self, latent_dim, resolution=64, channels=1, filters=32,
-                 output_activation="sigmoid", leaky_relu_slope=0.2, normalization="none",
+                 leaky_relu_slope=0.2, normalization="none",
                  architecture="table5", **kwargs):
         super().__init__(**kwargs)
         doublings = check_resolution(resolution)
-        if output_activation not in OUTPUT_ACTIVATIONS:
-            raise ValueError(
-                f"output_activation must be one of {OUTPUT_ACTIVATIONS}. Received: {output_activation!r}"
-            )
         self.latent_dim = latent_dim
         self.resolution = resolution
         self.channels = channels
@@ -102,7 +79,6 @@ class Generator(keras.Model):
         normalization_layers(normalization)  # validates
         check_architecture(architecture)
         self.architecture = architecture
-        self.output_activation = output_activation
         self.leaky_relu_slope = leaky_relu_slope
         self.normalization = normalization
 
@@ -124,18 +100,10 @@ class Generator(keras.Model):
         self.body = keras.Sequential(layers, name="body")
 
     def call(self, knobs, training=False):
-        logits = self.body(knobs, training=training)
-        if self.output_activation == "tanh":
-            return 0.5 * (keras.ops.tanh(logits) + 1.0)
-        if self.output_activation == "clip":
-            return logits + keras.ops.stop_gradient(keras.ops.clip(logits, 0.0, 1.0) - logits)
-        images = keras.ops.sigmoid(logits)
-        if self.output_activation == "binary":
-            images = images + keras.ops.stop_gradient(keras.ops.round(images) - images)
-        return images
+        return keras.ops.sigmoid(self.body(knobs, training=training))
 
     def get_config(self):
         return {**super().get_config(), "latent_dim": self.latent_dim, "resolution": self.resolution,
                 "channels": self.channels, "filters": self.filters,
-                "output_activation": self.output_activation, "leaky_relu_slope": self.leaky_relu_slope,
+                "leaky_relu_slope": self.leaky_relu_slope,
                 "normalization": self.normalization, "architecture": self.architecture}
