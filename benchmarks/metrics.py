@@ -22,8 +22,8 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from udgan_tf import evaluate  # noqa: E402
-from udgan_tf import metrics as metrics_lib  # noqa: E402
+from udgan_tf.evaluation import evaluate_run  # noqa: E402
+from udgan_tf.evaluation import metrics as metrics_lib  # noqa: E402
 
 TARGET_FACTORS = ("shape", "scale", "position_x", "position_y")
 
@@ -38,10 +38,10 @@ def main(argv=None):
     os.environ["UDGAN_TF_CACHE"] = str(work / "cache")  # a fresh oracle, timed
 
     start = time.perf_counter()
-    suite = evaluate.evaluate(args.run_dir, work / "suite", ",".join(metrics_lib.METRICS))
+    suite = evaluate_run.evaluate(args.run_dir, work / "suite", ",".join(metrics_lib.METRICS))
     suite_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    generator = evaluate.evaluate(args.run_dir, work / "generator", "generator", oracle_steps=args.oracle_steps)
+    generator = evaluate_run.evaluate(args.run_dir, work / "generator", "generator", oracle_steps=args.oracle_steps)
     generator_seconds = time.perf_counter() - start
     result = {"suite": {"seconds": suite["seconds"], "total_seconds": suite_seconds, "metrics": suite["metrics"]},
               "generator": {**generator["generator"], "total_seconds": generator_seconds}}
@@ -74,7 +74,7 @@ def main(argv=None):
         met = all(g["oracle_accuracy"][f] >= 0.98 for f in TARGET_FACTORS)
         update_section("generator_side", (
             "## Generator side: an oracle reads the factors of generated images (`benchmarks/metrics.py`)\n\n"
-            f"Same command. The oracle (`udgan_tf.oracle`, {args.oracle_steps} steps of batch 128 on fresh "
+            f"Same command. The oracle (`udgan_tf.evaluation.oracle`, {args.oracle_steps} steps of batch 128 on fresh "
             f"dSprites draws) is trained in {generator['seconds'].get('generator', 0):,.0f} s including the "
             "measures. Its accuracy on 5,000 held-out real images:\n\n"
             "| factor | accuracy |\n|---|---|\n" + accuracy

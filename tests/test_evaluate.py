@@ -8,10 +8,11 @@ import yaml
 from PIL import Image
 
 from udgan_tf import evaluate, train
+from udgan_tf.evaluation import evaluate_run
 from udgan_tf import config as config_lib
 from udgan_tf.data import DSprites, GroundTruthData
 from udgan_tf.evaluation.generator_measures import frechet_distance, knob_factor_matrix, knob_mig
-from udgan_tf.oracle import FactorOracle, load_or_train_oracle, train_oracle
+from udgan_tf.evaluation.oracle import FactorOracle, load_or_train_oracle, train_oracle
 
 from conftest import TINY_KNOBS
 
@@ -47,7 +48,7 @@ def test_evaluate_writes_every_file_of_the_report(tiny_run, tmp_path, capsys):
     code, stdout, err = run_evaluate(capsys, "--run-dir", str(tiny_run), "--output", str(out), "--num-points", "40",
                                      "--oracle-steps", "3")
     assert code == 0, err
-    assert "[1/8] beta_vae_score ..." in stdout and "Report written to" in stdout
+    assert "[1/9] beta_vae_score ..." in stdout and "Report written to" in stdout
     results = json.loads((out / "metrics.json").read_text())
     assert set(results["metrics"]) == {"beta_vae_score", "factor_vae_score", "mig", "dci", "sap_score"}
     assert set(results["metrics"]["beta_vae_score"]) == {"train_accuracy", "eval_accuracy"}
@@ -57,6 +58,7 @@ def test_evaluate_writes_every_file_of_the_report(tiny_run, tmp_path, capsys):
     assert np.array(generator["knob_factor_matrix"]).shape == (4, 5) and generator["frechet_distance"] >= 0
     assert set(generator["oracle_accuracy"]) >= {"shape", "scale", "position_x", "orientation (heart only)"}
     assert results["correlations"]["proxy_names"] == ["x_position", "size"]
+    assert set(results["knob_control"]["correlations"]) == {"x_position", "size"}  # dSprites: by default
     expected = {"traversal_free_1.png", "traversal_free_2.png", "traversal_x_position.png", "traversal_size.png",
                 "saliency.png", "training_curves.png", "knob_factor_matrix.png", "embedding_x_position.png",
                 "embedding_size.png"}
@@ -112,9 +114,9 @@ def test_a_failure_midway_leaves_the_previous_report_untouched(tiny_run, tmp_pat
     def broken(*args, **kwargs):
         raise RuntimeError("metric crashed")
 
-    monkeypatch.setitem(evaluate.metrics_lib.METRICS, "mig", broken)
+    monkeypatch.setitem(evaluate_run.metrics_lib.METRICS, "mig", broken)
     with pytest.raises(RuntimeError, match="metric crashed"):
-        evaluate.evaluate(tiny_run, out, "mig", num_points=40)
+        evaluate_run.evaluate(tiny_run, out, "mig", num_points=40)
     assert (out / "report.md").read_text() == "previous report"
 
 
@@ -201,3 +203,18 @@ def test_celeba_run_gets_attribute_classification_and_table_9(tmp_path, capsys):
     assert len(results["attributes"]["accuracy"]) == 40 and results["attributes"]["test_images"] == 4
     assert len(results["correlations"]["best_abs_with_labels"]) == 40
     assert "## Table 8: CelebA attribute classification" in (tmp_path / "r" / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_knob_control_is_printed_and_reported(tiny_run, tmp_path, capsys):
+    out = tmp_path / "report"
+    code, stdout, err = run_evaluate(capsys, "--run-dir", str(tiny_run), "--output", str(out), "--metrics",
+                                     "knob_control", "--num-points", "40")
+    assert code == 0, err
+    results = json.loads((out / "metrics.json").read_text())
+    figures = results["knob_control"]
+    assert figures["samples"] == 40 and set(figures["reach"]) == {"x_position", "size"}
+    assert 0.0 <= figures["plausible_fraction"] <= 1.0
+    line = f"| `x_position` (`center_of_mass_x`) | **{figures['correlations']['x_position']:+.3f}** |"
+    assert line in stdout and line in (out / "report.md").read_text()
+    assert "Plausible sprites (one object, area within the real range" in stdout

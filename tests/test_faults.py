@@ -376,3 +376,40 @@ def test_sigterm_backs_up_the_current_step_and_the_run_resumes_to_the_end(tmp_pa
     steps = history_steps(run)
     assert steps == sorted(set(steps)) and steps[-1] == 200  # no step logged twice
     assert [s for s in steps if s > stopped] == list(range(stopped // 4 * 4 + 4, 201, 4))  # realigned
+
+
+def test_a_full_disk_stops_the_evaluation_with_a_message_and_keeps_the_previous_report(mount_tmpfs, capsys):
+    """The evaluation report is written in <output>.partial; a full disk there is exit 3 naming
+    the file, the partial report is removed and the previous report stays as it was."""
+    import shutil
+
+    from udgan_tf import evaluate
+
+    disk = mount_tmpfs(640 * 1024)
+    run = shutil.copytree(pathlib.Path(__file__).parent / "data" / "legacy_flat_run", disk.path / "run")
+    previous = run / "evaluation"
+    previous.mkdir()
+    (previous / "report.md").write_text("previous report")
+    (disk.path / "filler").write_bytes(b"\0" * (disk.free_bytes() - 16 * 1024))  # room for a picture or two
+    code = evaluate.main(["--run-dir", str(run), "--metrics", "mig", "--num-points", "100"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "No space left on device" in err and str(run / "evaluation.partial") in err
+    assert "free space on that file system" in err and "Traceback" not in err
+    assert (previous / "report.md").read_text() == "previous report"
+    assert not (run / "evaluation.partial").exists()
+
+
+def test_a_full_disk_stops_the_export_with_a_message_and_leaves_no_version(mount_tmpfs, capsys):
+    """TensorFlow reports a full disk during a SavedModel write as ResourceExhaustedError; the
+    export turns it into exit 3 naming the version and the cause, and removes the partial one."""
+    from udgan_tf import export
+
+    disk = mount_tmpfs(256 * 1024)
+    code = export.main(["--run-dir", str(pathlib.Path(__file__).parent / "data" / "legacy_flat_run"),
+                        "--export-base", str(disk.path / "exports"), "--model-name", "udgan"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert f"cannot write {disk.path / 'exports' / 'udgan' / '1'}: No space left on device" in err
+    assert "free space on that file system" in err and "Traceback" not in err
+    assert list((disk.path / "exports" / "udgan").iterdir()) == []

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from udgan_tf.data import GroundTruthData
-from udgan_tf.metrics import METRICS, get_metric
-from udgan_tf.metrics import dci as dci_module
-from udgan_tf.metrics.utils import (discrete_entropy, discrete_mutual_info,
+from udgan_tf.evaluation.metrics import METRICS, get_metric
+from udgan_tf.evaluation.metrics import dci as dci_module
+from udgan_tf.evaluation.metrics.utils import (discrete_entropy, discrete_mutual_info,
                                     generate_batch_factor_code, histogram_discretize)
 
 

@@ -3,7 +3,7 @@ import pytest
 
 from udgan_tf.knobs import KnobLayout, parse_knobs
 from udgan_tf.runs import RunDirectory, RunDirectoryError, atomic_write, atomic_write_text, load_model
-from udgan_tf.visualize import tile, traversal_latents
+from udgan_tf.evaluation.traversal import tile, traversal_latents
 
 
 def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path):

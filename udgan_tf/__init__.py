@@ -2,7 +2,7 @@
 
 Public names: ``UDGAN``, ``losses.contrastive_loss``, ``guidance.get`` / ``guidance.register``,
 ``data.get_dataset`` / ``data.get_ground_truth_dataset``, ``config.load_config``, ``runs.load_model``,
-``metrics.get_metric``. Commands: ``python -m udgan_tf.train``, ``udgan_tf.evaluate``,
+``evaluation.metrics.get_metric``. Commands: ``python -m udgan_tf.train``, ``udgan_tf.evaluate``,
 ``udgan_tf.export`` and ``udgan_tf.serving.client``.
 """
 

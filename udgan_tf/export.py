@@ -45,7 +45,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from udgan_tf.runs import RunDirectoryError, load_model
+from udgan_tf.runs import RunDirectoryError, RunWriteError, load_model, writing
 from udgan_tf.serving import signatures as contract
 
 MAX_BATCH_SIZE = 256
@@ -214,8 +214,9 @@ def export_run(run_dir, export_base, model_name, version=None, max_batch_size=MA
                           f"--version or leave it out to use the next free one ({next_version(model_dir)}).")
     model = load_model(run_dir)
     module = ServingModule(model, max_batch_size)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}.partial-", dir=model_dir))
+    with writing(model_dir):
+        model_dir.mkdir(parents=True, exist_ok=True)
+        staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}.partial-", dir=model_dir))
     try:
         # Keras' exporter saves the tf.Variables the signatures read. tf.saved_model.save of a tf.Module
         # holding Keras 3 models saves Keras' variable wrappers instead, and a Session-based loader such
@@ -223,14 +224,15 @@ def export_run(run_dir, export_base, model_name, version=None, max_batch_size=MA
         archive = keras.export.ExportArchive()
         for name, function in module.signatures().items():
             archive.add_endpoint(name, function)
-        archive.write_out(str(staging), verbose=False)
-        extra = staging / "assets.extra"
-        extra.mkdir()
-        (extra / "knobs.json").write_text(json.dumps(module.knobs_json(), indent=2))
-        with tf.io.TFRecordWriter(str(extra / "tf_serving_warmup_requests")) as writer:
-            for log in warmup_requests(module, model_name, include_traverse=not batching):
-                writer.write(log.SerializeToString())
-        os.rename(staging, target)  # atomic: TF Serving never sees a half-written version
+        with writing(target):  # a full disk or no permission: RunWriteError naming the version
+            archive.write_out(str(staging), verbose=False)
+            extra = staging / "assets.extra"
+            extra.mkdir()
+            (extra / "knobs.json").write_text(json.dumps(module.knobs_json(), indent=2))
+            with tf.io.TFRecordWriter(str(extra / "tf_serving_warmup_requests")) as writer:
+                for log in warmup_requests(module, model_name, include_traverse=not batching):
+                    writer.write(log.SerializeToString())
+            os.rename(staging, target)  # atomic: TF Serving never sees a half-written version
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -257,6 +259,10 @@ def main(argv=None):
     except (ExportError, RunDirectoryError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except RunWriteError as error:
+        print(f"error: the export stopped: {error}. No version was written (the partial one was removed); "
+              f"{error.remedy}, or pass another --export-base, then rerun the same command.", file=sys.stderr)
+        return 3
     print(f"Exported to {path} (signatures: {', '.join(contract.SIGNATURES)})")
     return 0
 

@@ -25,6 +25,7 @@ import pathlib
 import shutil
 import socket
 import struct
+import sys
 import tempfile
 import time
 
@@ -66,12 +67,30 @@ def writing(path):
     """Turns an ``OSError`` raised inside the block into ``RunWriteError(path, error)``.
 
     The one place where a failed write becomes an error message: wrap every write of a
-    file meant for the user (run files, reports, exports) in it.
+    file meant for the user (run files, reports, exports) in it. TensorFlow's own file
+    writes (a SavedModel) report the same causes as ``tf.errors`` (``ResourceExhaustedError``
+    for "No space left on device", ``PermissionDeniedError``); those count too.
     """
     try:
         yield
     except OSError as error:
         raise RunWriteError(path, error) from error
+    except Exception as error:
+        cause = _file_system_cause(error)
+        if cause is None:
+            raise
+        raise RunWriteError(path, cause) from error
+
+
+def _file_system_cause(error):
+    """The ``OSError`` behind a TensorFlow file-system error, from its message; None for other errors."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not isinstance(error, (tf.errors.ResourceExhaustedError, tf.errors.PermissionDeniedError)):
+        return None
+    for code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+        if os.strerror(code) in str(error):
+            return OSError(code, os.strerror(code))
+    return None
 
 
 def atomic_write(path, write):

@@ -28,7 +28,7 @@ from udgan_tf import config as config_lib
 from udgan_tf import data as data_lib
 from udgan_tf.runs import EventFile, RunDirectory, RunDirectoryError, RunWriteError, append_text
 from udgan_tf.udgan import UDGAN
-from udgan_tf.visualize import save_traversal_png, traversal_summary_image
+from udgan_tf.evaluation.traversal import save_traversal_png, traversal_summary_image
 
 
 def parse_args(argv=None):
@@ -142,30 +142,17 @@ def build_dataset(config):
 
 
 def build_data(config):
-    """The data set of ``config``, checked against the model.
+    """The data set of ``config`` (``udgan_tf.data.dataset_for_config``), before any training.
 
-    The data set delivers the model's resolution (and channels, where it has the
-    option) unless ``dataset`` says otherwise; a mismatch with the model, missing
-    files or a resolution the data cannot support are errors before any training.
+    Missing or malformed files are a ``DataError``; an unknown option, a resolution the
+    data cannot support or a mismatch with the model a ``ConfigError``.
     """
-    name = config["dataset"]["name"]
-    options = {k: v for k, v in config["dataset"].items() if k != "name"}
-    accepted = data_lib.accepted_options(data_lib.DATASETS[name]) if name in data_lib.DATASETS else []
-    options.setdefault("resolution", config["model"].get("resolution", 64))
-    if accepted is None or "channels" in accepted:
-        options.setdefault("channels", config["model"].get("channels", 1))
     try:
-        data = data_lib.get_dataset(name, **options)
+        return data_lib.dataset_for_config(config)
     except data_lib.DataError:
         raise
     except ValueError as error:  # unknown name or option, bad value: the message names the valid ones
         raise config_lib.ConfigError(str(error)) from None
-    expected = (config["model"].get("resolution", 64),) * 2 + (config["model"].get("channels", 1),)
-    if tuple(data.observation_shape) != expected:
-        raise config_lib.ConfigError(
-            f"Data set {config['dataset']['name']!r} gives images of shape {tuple(data.observation_shape)} "
-            f"but the model makes {expected}: set model.resolution / model.channels to match.")
-    return data
 
 
 def build_model(config):

@@ -95,6 +95,41 @@ def get_ground_truth_dataset(name, **options):
     return data
 
 
+def dataset_for_config(config, split=None, data_dir=None):
+    """The data set of an experiment config (its ``dataset`` section), matched to its model.
+
+    The data set delivers the model's resolution, and its channels where the data set has
+    that option, unless ``dataset`` says otherwise. Training and evaluation both build their
+    data here.
+
+    Args:
+        config: dict with ``dataset`` and ``model`` sections (``udgan_tf.config``).
+        split: str or None. Replaces ``dataset.split`` (e.g. ``"test"`` for CelebA).
+        data_dir: str or None. Replaces ``dataset.data_dir``.
+
+    Raises:
+        ValueError: unknown data set or option, or images whose shape is not the model's
+            (the message names the mismatch and the keys to set).
+        DataError: the data is missing or malformed.
+    """
+    name = config["dataset"]["name"]
+    options = {k: v for k, v in config["dataset"].items() if k != "name"}
+    resolution, channels = config["model"].get("resolution", 64), config["model"].get("channels", 1)
+    options.setdefault("resolution", resolution)
+    accepted = accepted_options(DATASETS[name]) if name in DATASETS else []
+    if accepted is None or "channels" in accepted:
+        options.setdefault("channels", channels)
+    if data_dir is not None:
+        options["data_dir"] = data_dir
+    if split is not None:
+        options["split"] = split
+    data = get_dataset(name, **options)
+    if tuple(data.observation_shape) != (resolution, resolution, channels):
+        raise ValueError(f"Data set {name!r} gives images of shape {tuple(data.observation_shape)} but the model "
+                         f"makes {(resolution, resolution, channels)}: set model.resolution / model.channels to match.")
+    return data
+
+
 __all__ = [
     "DATASETS",
     "CelebA",
@@ -109,6 +144,7 @@ __all__ = [
     "MNIST",
     "accepted_options",
     "available_datasets",
+    "dataset_for_config",
     "get_dataset",
     "get_ground_truth_dataset",
 ]

@@ -1,6 +1,6 @@
 """Generator-side measures: does turning a knob change one factor of the *image*?
 
-An oracle (``udgan_tf.oracle``) trained on real images reads the factors of
+An oracle (``udgan_tf.evaluation.oracle``) trained on real images reads the factors of
 generated images. From ``N`` random knob vectors z and the oracle's reading y of
 G(z):
 
@@ -12,15 +12,15 @@ G(z):
 * knob MIG: per factor, the gap between the two most informative knob
   dimensions in that matrix, averaged over the factors the generator varies;
 * knob DCI: disentanglement and completeness of gradient-boosted-tree
-  importances predicting y from z (as ``udgan_tf.metrics.dci``), over the factors
+  importances predicting y from z (as ``udgan_tf.evaluation.metrics.dci``), over the factors
   the generator varies.
 """
 
 import numpy as np
 import scipy.linalg
 
-from udgan_tf.metrics import dci as dci_lib
-from udgan_tf.metrics import utils as metric_utils
+from udgan_tf.evaluation.metrics import dci as dci_lib
+from udgan_tf.evaluation.metrics import utils as metric_utils
 
 
 def frechet_distance(features_a, features_b, epsilon=1e-6):
@@ -93,14 +93,12 @@ def generator_side_measures(model, data, oracle, num=5000, seed=0):
             knobs[:half].T, predicted[:half, varies].T, knobs[half:].T, predicted[half:, varies].T, random_state)
         dci = {"disentanglement": dci_lib.disentanglement(importance),
                "completeness": dci_lib.completeness(importance), "informativeness_test": test_accuracy}
-    names = [name for knob in model.knobs for name in
-             ([knob.name] if knob.width == 1 else [f"{knob.name}_{i + 1}" for i in range(knob.width)])]
     return {
         "frechet_distance": distance,
         "knob_mig": knob_mig(matrix, varies),
         "knob_dci": dci,
         "knob_factor_matrix": matrix.tolist(),
-        "knob_names": names,
+        "knob_names": model.layout.latent_names,
         "factor_names": list(data.factor_names),
         "predicted_factor_entropy": entropy.tolist(),
     }

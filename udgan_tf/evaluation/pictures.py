@@ -14,7 +14,7 @@ import csv
 
 import numpy as np
 
-from udgan_tf.visualize import tile, traversal_latents
+from udgan_tf.evaluation.traversal import tile, traversal_latents
 
 
 def _pyplot():
@@ -27,8 +27,13 @@ def _pyplot():
 
 
 def _save(fig, path):
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    _pyplot().close(fig)
+    from udgan_tf.runs import writing
+
+    try:
+        with writing(path):
+            fig.savefig(path, dpi=100, bbox_inches="tight")
+    finally:
+        _pyplot().close(fig)
 
 
 def _show_image(ax, image):
@@ -110,9 +115,9 @@ def saliency_maps(network, images):
 
 
 def save_saliency(path, model, images):
-    """Rows: the images, then one saliency row per siamese network (its name on the left)."""
-    rows = [("image", images)] + [(network.name.removeprefix("siamese_"), saliency_maps(network, images))
-                                  for network in model.siamese_networks]
+    """Rows: the images, then one saliency row per siamese network (its guided knob, or ``unguided``)."""
+    rows = [("image", images)] + [(slot.label, saliency_maps(network, images))
+                                  for slot, network in zip(model.layout.siamese_plan, model.siamese_networks)]
     plt = _pyplot()
     fig, axes = plt.subplots(len(rows), len(images), figsize=(1.1 * len(images) + 1, 1.1 * len(rows)),
                              squeeze=False)
@@ -154,16 +159,19 @@ def read_history(history_path):
     return steps, columns
 
 
-def save_training_curves(path, history_path):
+def save_training_curves(path, history_path, knob_names):
+    """Left: D's, G's and the contrastive loss; right: the contrastive loss of each knob."""
+    from udgan_tf.knobs import knob_loss_name
+
     steps, columns = read_history(history_path)
     main = [k for k in ("d_loss", "g_loss", "contrastive_loss") if k in columns]
-    per_knob = [k for k in columns if k.startswith("contrastive_") and k != "contrastive_loss"]
+    per_knob = [(name, knob_loss_name(name)) for name in knob_names if knob_loss_name(name) in columns]
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for key in main:
         axes[0].plot(steps, columns[key], label=key)
-    for key in per_knob:
-        axes[1].plot(steps, columns[key], label=key.removeprefix("contrastive_"), linewidth=0.8)
+    for name, key in per_knob:
+        axes[1].plot(steps, columns[key], label=name, linewidth=0.8)
     axes[0].set_title("losses")
     axes[1].set_title("contrastive loss per knob")
     for ax in axes:

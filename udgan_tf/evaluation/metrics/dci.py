@@ -20,7 +20,7 @@ import numpy as np
 import scipy.stats
 from sklearn.ensemble import GradientBoostingClassifier
 
-from udgan_tf.metrics.utils import check_positive_int, generate_batch_factor_code
+from udgan_tf.evaluation.metrics.utils import check_positive_int, generate_batch_factor_code
 
 
 def compute_dci(ground_truth_data, representation_function, random_state,

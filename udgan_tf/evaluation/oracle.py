@@ -21,6 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from udgan_tf.runs import save_weights
+
 FEATURE_UNITS = 256
 #: Labelled images the scale and position lookups are fitted on (dSprites: ~28 per (shape, scale, orientation)).
 READER_FIT_IMAGES = 20_000
@@ -247,8 +249,5 @@ def load_or_train_oracle(data, dataset_key, steps=3000, verbose=1):
         oracle.load_weights(path)
         return oracle
     oracle = train_oracle(data, steps=steps, verbose=verbose)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.weights.h5")
-    oracle.save_weights(tmp)
-    os.replace(tmp, path)
+    save_weights(path, oracle)  # atomic, and a full disk is a RunWriteError, not an h5py crash
     return oracle

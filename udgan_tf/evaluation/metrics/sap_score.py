@@ -14,7 +14,7 @@ continuous_factors=False).
 import numpy as np
 from sklearn.svm import LinearSVC
 
-from udgan_tf.metrics.utils import check_positive_int, generate_batch_factor_code
+from udgan_tf.evaluation.metrics.utils import check_positive_int, generate_batch_factor_code
 
 
 def compute_sap_score(ground_truth_data, representation_function, random_state,

@@ -12,7 +12,7 @@ num_variance_estimate=10000, ``prune_dims.threshold = 0.05``).
 
 import numpy as np
 
-from udgan_tf.metrics.utils import check_positive_int, represent, represent_in_batches
+from udgan_tf.evaluation.metrics.utils import check_positive_int, represent, represent_in_batches
 
 #: Code dims with a global standard deviation below this are pruned (collapsed dims).
 PRUNE_THRESHOLD = 0.05

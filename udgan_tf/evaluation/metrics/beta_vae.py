@@ -14,7 +14,7 @@ classifier is ``LogisticRegression`` with the installed scikit-learn's defaults
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from udgan_tf.metrics.utils import check_positive_int, represent
+from udgan_tf.evaluation.metrics.utils import check_positive_int, represent
 
 
 def compute_beta_vae_score(ground_truth_data, representation_function, random_state,

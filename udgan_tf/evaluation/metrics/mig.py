@@ -10,7 +10,7 @@ is averaged over factors. Procedure and defaults match disentanglement_lib
 
 import numpy as np
 
-from udgan_tf.metrics.utils import (check_positive_int, discrete_entropy, discrete_mutual_info,
+from udgan_tf.evaluation.metrics.utils import (check_positive_int, discrete_entropy, discrete_mutual_info,
                                     generate_batch_factor_code, histogram_discretize)
 
 
