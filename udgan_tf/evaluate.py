@@ -11,7 +11,9 @@ Measures (``--metrics``, default: all that the data set supports):
   standard suite (``udgan_tf.evaluation.metrics``) on phi(x), the siamese embedding of real
   images (§4.2, Table 1); needs ground-truth factors;
 * ``generator``: the generator-side measures (``udgan_tf.evaluation.generator_measures``)
-  with an oracle factor classifier trained on real images; needs factors;
+  with an oracle factor classifier trained on real images: Fréchet distance, precision and
+  recall, on dSprites the shape shares (``udgan_tf.evaluation.fidelity``), knob MIG and DCI
+  and the knob x factor matrix; needs factors;
 * ``correlations``: Table 7 (guidance proxies against factors) and Table 9
   (embedding dimensions with each other and with factors or attributes);
 * ``attributes``: CelebA attribute classification by projection (Tables 2 and 8);

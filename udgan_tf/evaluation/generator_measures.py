@@ -6,6 +6,8 @@ G(z):
 
 * Fréchet distance between generated and real images in the oracle's feature
   space (image quality in a space that knows the data set's factors);
+* precision and recall in that space, and on dSprites the shape shares, the oracle's
+  confidence and precision and recall per shape (``udgan_tf.evaluation.fidelity``);
 * the knob x factor matrix: mutual information between each knob dimension
   (discretised into 20 bins) and each predicted factor, divided by the factor's
   entropy (1 = the knob determines the factor);
@@ -19,6 +21,7 @@ G(z):
 import numpy as np
 import scipy.linalg
 
+from udgan_tf.evaluation.fidelity import precision_recall, shape_fidelity
 from udgan_tf.evaluation.metrics import dci as dci_lib
 from udgan_tf.evaluation.metrics import utils as metric_utils
 
@@ -81,8 +84,9 @@ def generator_side_measures(model, data, oracle, num=5000, seed=0):
     knobs = random_state.uniform(-1.0, 1.0, (num, model.layout.latent_dim)).astype(np.float32)
     images = generate(model, knobs)
     predicted = oracle.predict_factors(images)
-    _, real_images = data.sample(num, random_state)
-    distance = frechet_distance(oracle.features(images), oracle.features(real_images))
+    real_factors, real_images = data.sample(num, random_state)
+    generated_features, real_features = oracle.features(images), oracle.features(real_images)
+    distance = frechet_distance(generated_features, real_features)
     matrix = knob_factor_matrix(knobs, predicted)
     entropy = metric_utils.discrete_entropy(predicted.T)
     varies = entropy > 0
@@ -93,7 +97,11 @@ def generator_side_measures(model, data, oracle, num=5000, seed=0):
             knobs[:half].T, predicted[:half, varies].T, knobs[half:].T, predicted[half:, varies].T, random_state)
         dci = {"disentanglement": dci_lib.disentanglement(importance),
                "completeness": dci_lib.completeness(importance), "informativeness_test": test_accuracy}
+    fidelity = {"precision_recall": precision_recall(real_features, generated_features)}
+    if "shape" in data.factor_names and hasattr(data, "shape_names"):
+        fidelity = shape_fidelity(oracle, data, images, real_factors, real_images)
     return {
+        **fidelity,
         "frechet_distance": distance,
         "knob_mig": knob_mig(matrix, varies),
         "knob_dci": dci,

@@ -25,6 +25,7 @@ def render_report(results):
                     f"Knob MIG: {g['knob_mig']:.3f}. Knob DCI: disentanglement {g['knob_dci']['disentanglement']:.3f}, "
                     f"completeness {g['knob_dci']['completeness']:.3f}, informativeness "
                     f"{g['knob_dci']['informativeness_test']:.3f}.\n\n![knob x factor](knob_factor_matrix.png)\n")
+        text.append(fidelity_tables(g))
     if "knob_control" in results:
         text.append("## Knob control: sprites and guided knobs (generated images)\n")
         text.append(knob_control_tables(results["knob_control"]))
@@ -76,3 +77,21 @@ def knob_control_tables(result):
         "its own variation and leaves the others alone):\n",
         _table(["knob", *(f"`{p}`" for p in proxies)], cross),
     ])
+
+
+def fidelity_tables(g):
+    """Precision and recall (Kynkäänniemi et al. 2019, oracle features) and, on dSprites, the shapes."""
+    pr = g["precision_recall"]
+    text = [f"\nPrecision {pr['precision']:.3f}, recall {pr['recall']:.3f} of generated against real images "
+            f"(oracle features, k = {pr['k']}).\n"]
+    if "shape_shares" in g:
+        shapes = list(g["shape_shares"]["generated"])
+        per_shape = g["per_shape_precision_recall"]
+        rows = [(shape, f"{100 * g['shape_shares']['generated'][shape]:.1f} %",
+                 f"{100 * g['shape_shares']['real'][shape]:.1f} %", f"{per_shape[shape]['precision']:.3f}",
+                 f"{per_shape[shape]['recall']:.3f}") for shape in shapes]
+        text.append(_table(["shape", "share of generated images (oracle)", "share of real images (oracle)",
+                            "precision of that shape", "recall of that shape"], rows))
+        text.append(f"\nOracle's mean confidence in the shape it reads: {g['confidence']['generated']:.3f} on "
+                    f"generated images, {g['confidence']['real']:.3f} on real ones.\n")
+    return "\n".join(text)
