@@ -9,7 +9,6 @@ import sys
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from serving_fakes import SavedModelPredictionServicer, replay_warmup, serve
 from udgan_tf import config as config_lib
