@@ -33,3 +33,12 @@ def test_output_stays_in_unit_range_and_passes_gradients():
     assert float(tf.reduce_min(images)) >= 0 and float(tf.reduce_max(images)) <= 1
     gradients = tape.gradient(total, generator.trainable_variables)
     assert all(g is not None and np.any(g.numpy() != 0) for g in gradients[-2:])
+
+
+def test_infogan_cr_generator_has_the_dsprites_layout_of_lin_et_al():
+    """FC 128 -> FC 4x4x64 -> transposed convolutions 64, 32, 32, 1 (InfoGAN-CR, dSprites)."""
+    generator = Generator(latent_dim=10, resolution=64, filters=32, architecture="infogan_cr", normalization="batch")
+    dense = [layer.units for layer in generator.body.layers if "dense" in layer.name]
+    assert dense == [128, 16 * 64]
+    assert widths_by_side(generator, (2, 10)) == {8: 64, 16: 32, 32: 32, 64: 1}
+    assert generator(tf.zeros((2, 10))).shape == (2, 64, 64, 1)

@@ -41,9 +41,10 @@ class UDGAN(keras.Model):
         filters: int. Convolution width F of Table 5 (32: 2D Shapes, 128: CelebA).
             Defaults to 32.
         architecture: str. Layout of G, D and the convolutional siamese networks:
-            ``"table5"`` (the paper) or ``"dcgan"`` (4x4 kernels, one convolution per
-            resolution, widest at the lowest resolution; not in the paper; see
-            ``Generator``). Defaults to ``"table5"``.
+            ``"table5"`` (the paper), ``"dcgan"`` (4x4 kernels, one convolution per
+            resolution, widest at the lowest resolution) or ``"infogan_cr"`` (InfoGAN-CR's
+            dSprites networks: 4x4 kernels, 32-64 channels, a 128-unit dense layer); the
+            last two are not in the paper, see ``Generator``. Defaults to ``"table5"``.
         contrastive_weight: float. lambda_phi of equation 3 (5: 2D Shapes, 1: CelebA).
             Defaults to 5.0.
         knob_sampling: str. ``"per_quartet"`` draws i for every quartet (same objective

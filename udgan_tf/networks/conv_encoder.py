@@ -2,7 +2,8 @@
 
 import keras
 
-from udgan_tf.networks.generator import check_architecture, check_resolution, dcgan_widths, normalization_layers
+from udgan_tf.networks.generator import (check_architecture, check_resolution, dcgan_widths, infogan_cr_widths,
+                                        normalization_layers)
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
@@ -13,7 +14,9 @@ class ConvEncoder(keras.Model):
     [Conv2D 3x3, Conv2D 3x3 stride 2] per halving down to 4x4 -> flatten (16 F) ->
     Dense(output_dim). ``architecture="dcgan"``: one Conv2D 4x4 stride 2 per halving,
     doubling the width from F (F, 2F, 4F, 8F for 64 -> 4 px) -> flatten -> Dense, the
-    DCGAN discriminator. Leaky ReLU after every layer but the last. D is
+    DCGAN discriminator. ``architecture="infogan_cr"``: one Conv2D 4x4 stride 2 per halving,
+    F for the first half of them and 2F for the rest (32, 32, 64, 64 for F = 32) -> flatten
+    -> Dense(4 F) -> Dense, InfoGAN-CR's dSprites discriminator. Leaky ReLU after every layer but the last. D is
     ``ConvEncoder(output_dim=1)``; an unguided siamese network is
     ``ConvEncoder(output_dim=number of unguided embedding dims)``.
 
@@ -31,7 +34,7 @@ class ConvEncoder(keras.Model):
         downsamplings: int or None. Number of stride-2 stages; None derives it from
             ``resolution`` so the last feature map is 4x4.
         leaky_relu_slope: float. Defaults to 0.2.
-        architecture: str. ``"table5"`` or ``"dcgan"``. Defaults to ``"table5"``.
+        architecture: str. ``"table5"``, ``"dcgan"`` or ``"infogan_cr"``. Defaults to ``"table5"``.
 
     Example:
         >>> d = ConvEncoder(output_dim=1, resolution=16, filters=8)
@@ -69,9 +72,13 @@ class ConvEncoder(keras.Model):
             for _ in range(downsamplings):
                 layers += conv(filters, 3, 1) + conv(filters, 3, 2)
         else:
-            widths = dcgan_widths(filters, downsamplings)[::-1]
+            widths = (dcgan_widths(filters, downsamplings)[::-1] if architecture == "dcgan"
+                      else infogan_cr_widths(filters, downsamplings))
             layers = [layer for k, width in enumerate(widths) for layer in conv(width, 4, 2, normalized=k > 0)]
-        layers += [keras.layers.Flatten(), weighted(keras.layers.Dense(output_dim, dtype="float32"))]
+        layers.append(keras.layers.Flatten())
+        if architecture == "infogan_cr":
+            layers += [weighted(keras.layers.Dense(4 * filters)), keras.layers.LeakyReLU(leaky_relu_slope)]
+        layers.append(weighted(keras.layers.Dense(output_dim, dtype="float32")))
         self.body = keras.Sequential(layers, name="body")
 
     def call(self, images, training=False):

@@ -5,7 +5,7 @@ import math
 import keras
 
 NORMALIZATIONS = ("none", "batch")
-ARCHITECTURES = ("table5", "dcgan")
+ARCHITECTURES = ("table5", "dcgan", "infogan_cr")
 
 
 def check_architecture(architecture):
@@ -17,6 +17,12 @@ def dcgan_widths(filters, stages):
     """Channel widths of the DCGAN layout, widest at the lowest resolution:
     ``[8F, 4F, 2F, F]`` for 4 stages (``filters * 2**(stages - 1 - k)`` at stage k)."""
     return [filters * 2 ** (stages - 1 - k) for k in range(stages)]
+
+
+def infogan_cr_widths(filters, stages):
+    """Channel widths of InfoGAN-CR's dSprites layout, narrow at the lowest resolution:
+    ``[F, F, 2F, 2F]`` for 4 stages (the first half F, the rest 2F), from the input side of D."""
+    return [filters if k < stages // 2 else 2 * filters for k in range(stages)]
 
 
 def normalization_layers(kind):
@@ -49,6 +55,11 @@ class Generator(keras.Model):
     channels (n doublings; for R = 64, F = 32: 256, 128, 64, 32 channels at 4..32 px).
     It is wide where the image is small and spends no extra convolution at full
     resolution, which is what lets G draw dSprites on a CPU budget (BENCHMARKS.md).
+    ``architecture="infogan_cr"`` (Lin et al. 2020, their dSprites networks; not in the
+    paper): Dense(4 F) -> Dense to 4x4x2F -> Conv2DTranspose 4x4 stride 2 per doubling with
+    D's widths reversed (for R = 64, F = 32: 64, 32, 32 channels at 8..32 px), the last
+    one straight to C channels: far fewer weights than "dcgan" (64 instead of 256 channels
+    at 4x4).
     Leaky ReLU after every layer but the last, a sigmoid on the output.
 
     Args:
@@ -59,7 +70,8 @@ class Generator(keras.Model):
         normalization: str. Before every hidden layer's activation: ``"none"`` (the paper),
             or ``"batch"`` (BatchNormalization, as in DCGAN). Defaults to ``"none"``.
         leaky_relu_slope: float. Defaults to 0.2.
-        architecture: str. ``"table5"`` or ``"dcgan"``, see above. Defaults to ``"table5"``.
+        architecture: str. ``"table5"``, ``"dcgan"`` or ``"infogan_cr"``, see above.
+            Defaults to ``"table5"``.
 
     Example:
         >>> g = Generator(latent_dim=10, resolution=16, channels=1, filters=8)
@@ -92,8 +104,13 @@ class Generator(keras.Model):
                            keras.layers.Conv2D(filters, 3, padding="same"), *activation()]
             layers.append(keras.layers.Conv2D(channels, 1, dtype="float32"))
         else:
-            widths = dcgan_widths(filters, doublings)
-            layers = [keras.layers.Dense(16 * widths[0]), keras.layers.Reshape((4, 4, widths[0])), *activation()]
+            if architecture == "dcgan":
+                widths = dcgan_widths(filters, doublings)
+                layers = []
+            else:
+                widths = infogan_cr_widths(filters, doublings)[::-1]
+                layers = [keras.layers.Dense(4 * filters), *activation()]
+            layers += [keras.layers.Dense(16 * widths[0]), keras.layers.Reshape((4, 4, widths[0])), *activation()]
             for width in widths[1:]:
                 layers += [keras.layers.Conv2DTranspose(width, 4, strides=2, padding="same"), *activation()]
             layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", dtype="float32"))
