@@ -1,0 +1,132 @@
+"""How do precision, recall and shape shares grow with training minutes? One dSprites config,
+trained in this process, measured every few minutes.
+
+    python benchmarks/fidelity_curve.py --config configs/dsprites.yaml --minutes 45 --every 5 \
+        [--set model.architecture=infogan_cr ...] [--seed 1] [--out curve.jsonl] [--run-dir DIR]
+    python benchmarks/fidelity_curve.py ... --steps 12000 --every-steps 2000
+
+Training time is the wall clock of the training steps only (the measurements are not
+counted); with --steps the run stops at that step and measures every --every-steps
+steps instead (runs of two seeds are then compared at the same steps). At each point: 2,000 images of the trained generator G (and of its weight average when the
+config keeps one) against 2,000 real ones in the oracle's features (precision, recall,
+shape shares, ``udgan_tf.evaluation.fidelity``), the share of plausible sprites, and the
+best knob x factor entry for shape and orientation among the unguided knobs. One JSON line
+per point goes to stdout and to --out. With --run-dir the final model is saved there as a
+run directory (config + checkpoint) that ``python -m udgan_tf.evaluate`` reads, and the
+model of every earlier point in DIR_at<step>.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from udgan_tf import config as config_lib  # noqa: E402
+from udgan_tf.evaluation.fidelity import precision_recall, shape_shares  # noqa: E402
+from udgan_tf.evaluation.generator_measures import knob_factor_matrix  # noqa: E402
+from udgan_tf.evaluation.knob_control import plausible_fraction, real_area_range  # noqa: E402
+from udgan_tf.evaluation.oracle import load_or_train_oracle  # noqa: E402
+from udgan_tf.runs import RunDirectory  # noqa: E402
+from udgan_tf.train import build_data, build_model  # noqa: E402
+
+
+def measure(model, generator, data, oracle, real_features, num, seed):
+    """Fidelity figures of one generator network ``[num images]``."""
+    rng = np.random.RandomState(seed)
+    knobs = rng.uniform(-1.0, 1.0, (num, model.layout.latent_dim)).astype(np.float32)
+    images = np.concatenate([np.asarray(generator(knobs[s:s + 250], training=False)) for s in range(0, num, 250)])
+    predicted = oracle.predict_factors(images)
+    matrix = knob_factor_matrix(knobs, predicted)
+    guided = [knob.guided for knob in model.layout.knobs for _ in range(knob.width)]   # one per column of z
+    unguided = [column for column, is_guided in enumerate(guided) if not is_guided]
+    shape, orientation = data.factor_names.index("shape"), data.factor_names.index("orientation")
+    figures = {**precision_recall(real_features, oracle.features(images)),
+               "shares": shape_shares(predicted[:, shape], data.shape_names),
+               "plausible": plausible_fraction(images[:500], real_area_range(data.observation_shape[0]))}
+    if unguided:
+        figures["unguided_shape"] = float(matrix[unguided, shape].max())
+        figures["unguided_orientation"] = float(matrix[unguided, orientation].max())
+    figures["best_shape"] = float(matrix[:, shape].max())
+    figures.pop("k")
+    return figures
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="configs/dsprites.yaml")
+    parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--minutes", type=float, default=45)
+    parser.add_argument("--every", type=float, default=5, help="minutes of training between measurements")
+    parser.add_argument("--steps", type=int, help="stop at this step instead of after --minutes")
+    parser.add_argument("--every-steps", type=int, default=2000, help="with --steps: steps between measurements")
+    parser.add_argument("--num", type=int, default=2000)
+    parser.add_argument("--oracle-steps", type=int, default=3000)
+    parser.add_argument("--out")
+    parser.add_argument("--run-dir")
+    args = parser.parse_args(argv)
+
+    config = config_lib.load_config(args.config, [*args.set, f"training.seed={args.seed}"])
+    config["model"].setdefault("seed", args.seed)
+    keras.utils.set_random_seed(args.seed)
+    data = build_data(config)
+    model = build_model(config)
+    oracle = load_or_train_oracle(data, "dsprites-64", steps=args.oracle_steps)
+    _, real = data.sample(args.num, np.random.RandomState(12345))
+    real_features = oracle.features(real)
+    batch = config["training"]["batch_size"]
+    dataset = iter(data.training_dataset(batch, seed=args.seed))
+
+    model.make_train_function()
+    step_fn = model.train_function
+    trained, next_mark, chunk = 0.0, args.every * 60, 25
+    out = open(args.out, "a") if args.out else None
+    while True:
+        start = time.perf_counter()
+        for _ in range(chunk):
+            logs = step_fn(iter([next(dataset)]))
+        trained += time.perf_counter() - start
+        step = int(model.optimizer.iterations.numpy())
+        if args.steps:
+            done = step >= args.steps
+            if step % args.every_steps and not done:
+                continue
+        elif trained < next_mark and trained < args.minutes * 60:
+            continue
+        else:
+            done = trained >= args.minutes * 60
+        row = {"minutes": round(trained / 60, 2), "step": step,
+               "d_loss": float(logs["d_loss"]), "g_loss": float(logs["g_loss"]),
+               "contrastive": float(logs["contrastive_loss"]), "settings": args.set, "seed": args.seed,
+               "G": measure(model, model.generator, data, oracle, real_features, args.num, args.seed)}
+        if model.generator_ema is not None:
+            row["G_ema"] = measure(model, model.generator_ema, data, oracle, real_features, args.num, args.seed)
+        line = json.dumps(row)
+        print(line, flush=True)
+        if out:
+            out.write(line + "\n")
+            out.flush()
+        next_mark += args.every * 60
+        if args.run_dir:
+            save_run(args.run_dir if done else f"{args.run_dir}_at{step}", config, model, step)
+        if done:
+            break
+
+
+def save_run(path, config, model, step):
+    """A run directory (config + checkpoint) that ``python -m udgan_tf.evaluate`` reads."""
+    run = RunDirectory(path)
+    run.prepare(overwrite=True)
+    run.write_config(config)
+    run.save_checkpoint(model)
+    run.write_status(status="finished", step=step, steps=step)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
