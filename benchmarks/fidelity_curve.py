@@ -32,7 +32,7 @@ from udgan_tf.evaluation.fidelity import precision_recall, shape_shares  # noqa:
 from udgan_tf.evaluation.generator_measures import knob_factor_matrix  # noqa: E402
 from udgan_tf.evaluation.knob_control import plausible_fraction, real_area_range  # noqa: E402
 from udgan_tf.evaluation.oracle import load_or_train_oracle  # noqa: E402
-from udgan_tf.runs import RunDirectory  # noqa: E402
+from udgan_tf.runs import RunDirectory, atomic_write_text  # noqa: E402
 from udgan_tf.train import build_data, build_model  # noqa: E402
 
 
@@ -114,17 +114,19 @@ def main(argv=None):
             out.flush()
         next_mark += args.every * 60
         if args.run_dir:
-            save_run(args.run_dir if done else f"{args.run_dir}_at{step}", config, model, step)
+            save_run(args.run_dir if done else f"{args.run_dir}_at{step}", config, model, step, trained)
         if done:
             break
 
 
-def save_run(path, config, model, step):
-    """A run directory (config + checkpoint) that ``python -m udgan_tf.evaluate`` reads."""
+def save_run(path, config, model, step, seconds):
+    """A run directory (config, checkpoint, and a one-row history.csv holding the training
+    seconds) that ``python -m udgan_tf.evaluate`` reads."""
     run = RunDirectory(path)
     run.prepare(overwrite=True)
     run.write_config(config)
     run.save_checkpoint(model)
+    atomic_write_text(run.history_path, f"step,seconds\n{step},{seconds:.2f}\n")
     run.write_status(status="finished", step=step, steps=step)
 
 

@@ -83,3 +83,33 @@ def test_the_generator_measures_report_fidelity_on_dsprites(tmp_path, monkeypatc
     assert set(result["per_shape_precision_recall"]) == {"square", "ellipse", "heart"}
     assert 0.0 <= result["precision_recall"]["recall"] <= 1.0 and 0.0 < result["confidence"]["real"] <= 1.0
     assert "| square |" in fidelity_tables(result)
+
+
+@pytest.mark.slow
+def test_the_generator_measures_report_digit_confidence_on_coloured_mnist(tmp_path):
+    """Without a shape factor the oracle's confidence is that of the first factor (the digit)."""
+    from udgan_tf.data import ColoredMNIST
+    from udgan_tf.data.fake import write_fake_mnist
+    from udgan_tf.evaluation.generator_measures import generator_side_measures
+    from udgan_tf.evaluation.oracle import train_oracle
+    from udgan_tf.evaluation.report import fidelity_tables
+    from udgan_tf.knobs import KnobLayout, parse_knobs
+
+    write_fake_mnist(tmp_path, labels=np.arange(200) % 10)
+    data = ColoredMNIST(data_dir=tmp_path, resolution=32, split="test")
+
+    class Noise:
+        layout = KnobLayout(parse_knobs([{"name": "shape"}, {"name": "color"}]))
+        knobs = layout.knobs
+
+        def __call__(self, knobs):
+            rng = np.random.RandomState(0)
+            return rng.uniform(0, 1, (len(knobs), 32, 32, 3)).astype(np.float32)
+
+    oracle = train_oracle(data, steps=150, verbose=0)
+    result = generator_side_measures(Noise(), data, oracle, num=300)
+    confidence = result["confidence"]
+    assert confidence["factor"] == "digit" and "shape_shares" not in result
+    # The bars of the fake digits are easy: the oracle is surer of them than of uniform noise.
+    assert confidence["real"] > confidence["generated"]
+    assert "confidence in the digit it reads" in fidelity_tables(result)

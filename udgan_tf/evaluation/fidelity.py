@@ -128,5 +128,6 @@ def shape_fidelity(oracle, data, generated, real_factors, real):
             real_features, real_factors[:, column], generated_features, generated_shapes, data.shape_names),
         "shape_shares": {"generated": shape_shares(generated_shapes, data.shape_names),
                          "real": shape_shares(real_read, data.shape_names)},
-        "confidence": {"generated": oracle_confidence(oracle, generated), "real": oracle_confidence(oracle, real)},
+        "confidence": {"factor": "shape", "generated": oracle_confidence(oracle, generated),
+                       "real": oracle_confidence(oracle, real)},
     }

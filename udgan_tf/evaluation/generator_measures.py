@@ -6,8 +6,10 @@ G(z):
 
 * Fréchet distance between generated and real images in the oracle's feature
   space (image quality in a space that knows the data set's factors);
-* precision and recall in that space, and on dSprites the shape shares, the oracle's
-  confidence and precision and recall per shape (``udgan_tf.evaluation.fidelity``);
+* precision and recall in that space and the oracle's confidence in the first factor it
+  reads (the shape on dSprites, the digit on MNIST) against its confidence on real images;
+  on dSprites also the shape shares and precision and recall per shape
+  (``udgan_tf.evaluation.fidelity``);
 * the knob x factor matrix: mutual information between each knob dimension
   (discretised into 20 bins) and each predicted factor, divided by the factor's
   entropy (1 = the knob determines the factor);
@@ -21,7 +23,7 @@ G(z):
 import numpy as np
 import scipy.linalg
 
-from udgan_tf.evaluation.fidelity import precision_recall, shape_fidelity
+from udgan_tf.evaluation.fidelity import oracle_confidence, precision_recall, shape_fidelity
 from udgan_tf.evaluation.metrics import dci as dci_lib
 from udgan_tf.evaluation.metrics import utils as metric_utils
 
@@ -97,9 +99,13 @@ def generator_side_measures(model, data, oracle, num=5000, seed=0):
             knobs[:half].T, predicted[:half, varies].T, knobs[half:].T, predicted[half:, varies].T, random_state)
         dci = {"disentanglement": dci_lib.disentanglement(importance),
                "completeness": dci_lib.completeness(importance), "informativeness_test": test_accuracy}
-    fidelity = {"precision_recall": precision_recall(real_features, generated_features)}
     if "shape" in data.factor_names and hasattr(data, "shape_names"):
         fidelity = shape_fidelity(oracle, data, images, real_factors, real_images)
+    else:  # e.g. MNIST: how sure the oracle is of the digit it reads, against real digits
+        first = data.factor_names[0]
+        fidelity = {"precision_recall": precision_recall(real_features, generated_features),
+                    "confidence": {"factor": first, "generated": oracle_confidence(oracle, images, first),
+                                   "real": oracle_confidence(oracle, real_images, first)}}
     return {
         **fidelity,
         "frechet_distance": distance,

@@ -92,6 +92,8 @@ def fidelity_tables(g):
                  f"{per_shape[shape]['recall']:.3f}") for shape in shapes]
         text.append(_table(["shape", "share of generated images (oracle)", "share of real images (oracle)",
                             "precision of that shape", "recall of that shape"], rows))
-        text.append(f"\nOracle's mean confidence in the shape it reads: {g['confidence']['generated']:.3f} on "
-                    f"generated images, {g['confidence']['real']:.3f} on real ones.\n")
+    if "confidence" in g:
+        confidence = g["confidence"]
+        text.append(f"\nOracle's mean confidence in the {confidence.get('factor', 'shape')} it reads: "
+                    f"{confidence['generated']:.3f} on generated images, {confidence['real']:.3f} on real ones.\n")
     return "\n".join(text)
