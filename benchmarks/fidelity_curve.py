@@ -4,6 +4,7 @@ trained in this process, measured every few minutes.
     python benchmarks/fidelity_curve.py --config configs/dsprites.yaml --minutes 45 --every 5 \
         [--set model.architecture=infogan_cr ...] [--seed 1] [--out curve.jsonl] [--run-dir DIR]
     python benchmarks/fidelity_curve.py ... --steps 12000 --every-steps 2000
+    python benchmarks/fidelity_curve.py --runs DIR [DIR ...] [--out curve.jsonl]   # trained runs
 
 Training time is the wall clock of the training steps only (the measurements are not
 counted); with --steps the run stops at that step and measures every --every-steps
@@ -13,7 +14,8 @@ shape shares, ``udgan_tf.evaluation.fidelity``), the share of plausible sprites,
 best knob x factor entry for shape and orientation among the unguided knobs. One JSON line
 per point goes to stdout and to --out. With --run-dir the final model is saved there as a
 run directory (config + checkpoint) that ``python -m udgan_tf.evaluate`` reads, and the
-model of every earlier point in DIR_at<step>.
+model of every earlier point in DIR_at<step>. --runs measures run directories that are
+already trained (e.g. the checkpoints of ``python -m udgan_tf.train``) the same way.
 """
 
 import argparse
@@ -70,7 +72,10 @@ def main(argv=None):
     parser.add_argument("--oracle-steps", type=int, default=3000)
     parser.add_argument("--out")
     parser.add_argument("--run-dir")
+    parser.add_argument("--runs", nargs="+", help="measure these trained run directories instead of training")
     args = parser.parse_args(argv)
+    if args.runs:
+        return measure_runs(args.runs, args)
 
     config = config_lib.load_config(args.config, [*args.set, f"training.seed={args.seed}"])
     config["model"].setdefault("seed", args.seed)
@@ -117,6 +122,28 @@ def main(argv=None):
             save_run(args.run_dir if done else f"{args.run_dir}_at{step}", config, model, step, trained)
         if done:
             break
+
+
+def measure_runs(run_dirs, args):
+    """One JSON line per trained run directory, with the figures ``main`` measures while training."""
+    from udgan_tf.data import DSprites
+    from udgan_tf.evaluation.evaluate_run import training_minutes
+    from udgan_tf.runs import load_model
+
+    data = DSprites(resolution=64)
+    oracle = load_or_train_oracle(data, "dsprites-64", steps=args.oracle_steps)
+    _, real = data.sample(args.num, np.random.RandomState(12345))
+    real_features = oracle.features(real)
+    out = open(args.out, "a") if args.out else None
+    for run_dir in run_dirs:
+        model, run = load_model(run_dir), RunDirectory(run_dir)
+        row = {"run_dir": run_dir, "minutes": training_minutes(run), "step": run.status().get("step"),
+               "G": measure(model, model.generator, data, oracle, real_features, args.num, args.seed)}
+        if model.generator_ema is not None:
+            row["G_ema"] = measure(model, model.generator_ema, data, oracle, real_features, args.num, args.seed)
+        print(json.dumps(row), flush=True)
+        if out:
+            out.write(json.dumps(row) + "\n")
 
 
 def save_run(path, config, model, step, seconds):
