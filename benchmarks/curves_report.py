@@ -83,7 +83,10 @@ def main(argv=None):
         from report import update_section
 
         picture = f"\n![{args.title}]({args.plot})\n" if args.plot else ""
-        update_section(args.section, f"## {args.title}\n\n{args.note}\n\n{markdown}{picture}")
+        command = (f"python benchmarks/curves_report.py --section {args.section} "
+                   + " ".join(f'--curve "{spec}"' for spec in args.curve)
+                   + (f" --plot {args.plot}" if args.plot else "") + " --title ... --write")
+        update_section(args.section, f"## {args.title}\n\n{args.note}\n\nTable: `{command}`.\n\n{markdown}{picture}")
 
 
 if __name__ == "__main__":

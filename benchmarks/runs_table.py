@@ -3,6 +3,7 @@ checkpoints against training minutes.
 
     python benchmarks/runs_table.py --section NAME --runs DIR [DIR ...] [--summary DIR [DIR ...]] [--write]
     python benchmarks/runs_table.py --unguided ...   # UD-GAN runs: the disentanglement metrics instead
+    python benchmarks/runs_table.py --reuse-reports ...   # read the reports `udgan_tf.evaluate` wrote
 
 For each run: ``python -m udgan_tf.evaluate --metrics generator,knob_control`` (plausible
 sprites, r and reach of the guided knobs, precision and recall, shape shares). With
@@ -38,11 +39,20 @@ UNGUIDED_COLUMNS = ("BetaVAE", "FactorVAE", "MIG", "knob MIG", "best knob for sh
 PERCENT = ("plausible", "square", "ellipse", "heart")
 
 
-def headline(run_dir, oracle_steps, unguided=False):
-    """The figures of ``COLUMNS`` (``UNGUIDED_COLUMNS``) for one run, plus its steps and training minutes."""
+def headline(run_dir, oracle_steps, unguided=False, reuse=False):
+    """The figures of ``COLUMNS`` (``UNGUIDED_COLUMNS``) for one run, plus its steps and training minutes.
+
+    With ``reuse``, a report that ``python -m udgan_tf.evaluate --run-dir DIR`` already wrote
+    (DIR/evaluation/metrics.json, with every measure needed) is read instead of evaluating again.
+    """
     measures = "generator,beta_vae_score,factor_vae_score,mig" if unguided else "generator,knob_control"
-    with tempfile.TemporaryDirectory(prefix="udgan_runs_table_") as work:
-        results = evaluate(run_dir, pathlib.Path(work) / "report", measures, oracle_steps=oracle_steps)
+    report = pathlib.Path(run_dir) / "evaluation" / "metrics.json"
+    results = json.loads(report.read_text()) if reuse and report.exists() else None
+    if results is not None and set(measures.split(",")) <= set(results["measures"]):
+        print(f"{run_dir}: using the existing report {report}", flush=True)
+    else:
+        with tempfile.TemporaryDirectory(prefix="udgan_runs_table_") as work:
+            results = evaluate(run_dir, pathlib.Path(work) / "report", measures, oracle_steps=oracle_steps)
     generator = results["generator"]
     shares = generator["shape_shares"]["generated"]
     fidelity = [generator["precision_recall"]["precision"], generator["precision_recall"]["recall"],
@@ -87,13 +97,15 @@ def main(argv=None):
     parser.add_argument("--title", default="dSprites runs side by side")
     parser.add_argument("--unguided", action="store_true",
                         help="UD-GAN runs: disentanglement metrics of phi(x) instead of the guided knobs' figures")
+    parser.add_argument("--reuse-reports", action="store_true",
+                        help="read DIR/evaluation/metrics.json when it holds the measures instead of evaluating again")
     parser.add_argument("--note", default="", help="a paragraph under the table")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.summary) - set(args.runs))
     if unknown:
         parser.error(f"--summary names runs that are not in --runs: {unknown}")
-    rows = [headline(run, args.oracle_steps, args.unguided) for run in args.runs]
+    rows = [headline(run, args.oracle_steps, args.unguided, args.reuse_reports) for run in args.runs]
     columns = UNGUIDED_COLUMNS if args.unguided else COLUMNS
     if args.write:
         from report import update_section
@@ -104,7 +116,7 @@ def main(argv=None):
         update_section(args.section, (
             f"## {args.title} (`benchmarks/runs_table.py`)\n\n"
             f"Command: `python benchmarks/runs_table.py --section {args.section}{' --unguided' if args.unguided else ''} "
-            f"--runs {' '.join(args.runs)}"
+            f"{' --reuse-reports' if args.reuse_reports else ''} --runs {' '.join(args.runs)}"
             f"{' --summary ' + ' '.join(args.summary) if args.summary else ''} --title \"{args.title}\" --write`. "
             f"{measured}, precision and recall in the oracle's features "
             "and the oracle's shape shares among generated images (`--metrics generator`; real: about 33 % each). "
