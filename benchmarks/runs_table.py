@@ -115,7 +115,7 @@ def main(argv=None):
                     "Plausible sprites, r and reach of the guided knobs (`--metrics knob_control`)")
         update_section(args.section, (
             f"## {args.title} (`benchmarks/runs_table.py`)\n\n"
-            f"Command: `python benchmarks/runs_table.py --section {args.section}{' --unguided' if args.unguided else ''} "
+            f"Command: `python benchmarks/runs_table.py --section {args.section}{' --unguided' if args.unguided else ''}"
             f"{' --reuse-reports' if args.reuse_reports else ''} --runs {' '.join(args.runs)}"
             f"{' --summary ' + ' '.join(args.summary) if args.summary else ''} --title \"{args.title}\" --write`. "
             f"{measured}, precision and recall in the oracle's features "
