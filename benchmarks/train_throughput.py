@@ -37,6 +37,7 @@ import tensorflow as tf  # noqa: E402
 
 from input_pipeline import images_per_second  # noqa: E402
 from udgan_tf import config as config_lib  # noqa: E402
+from udgan_tf.networks.generator import ARCHITECTURES  # noqa: E402
 from udgan_tf.train import build_dataset, build_model  # noqa: E402
 
 
@@ -91,7 +92,7 @@ def variants(args):
     from udgan_tf.train import build_model
 
     config = config_lib.load_config(args.config, [
-        "training.batch_size=16", "model.real_images_per_quartet=1", f"model.architecture={args.architecture}"])
+        "training.batch_size=16", "model.stabilisers.real_images_per_quartet=1", f"model.architecture={args.architecture}"])
     _, dataset = build_dataset(config)
     models = {}
     for name in ("default", "mixed_precision", "mirrored"):
@@ -133,7 +134,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=20, help="steps per mode per round (fit, plain)")
     parser.add_argument("--eager-steps", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--architecture", default="table5", choices=("table5", "dcgan"))
+    parser.add_argument("--architecture", default="table5", choices=ARCHITECTURES)
     parser.add_argument("--write", action="store_true", help="write the result into BENCHMARKS.md")
     parser.add_argument("--variants", action="store_true", help="default vs --mixed-precision vs mirrored")
     args = parser.parse_args(argv)
@@ -143,7 +144,7 @@ def main(argv=None):
         return variants(args)
 
     config = config_lib.load_config(args.config, [
-        "training.batch_size=16", "model.real_images_per_quartet=1", "model.alternating_updates=false",
+        "training.batch_size=16", "model.stabilisers.real_images_per_quartet=1", "model.stabilisers.alternating_updates=false",
         f"model.architecture={args.architecture}"])
     keras.utils.set_random_seed(0)
     _, dataset = build_dataset(config)
