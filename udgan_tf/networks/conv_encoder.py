@@ -16,8 +16,8 @@ class ConvEncoder(keras.Model):
     doubling the width from F (F, 2F, 4F, 8F for 64 -> 4 px) -> flatten -> Dense, the
     DCGAN discriminator. ``architecture="infogan_cr"``: one Conv2D 4x4 stride 2 per halving,
     F for the first half of them and 2F for the rest (32, 32, 64, 64 for F = 32) -> flatten
-    -> Dense(4 F) -> Dense, InfoGAN-CR's dSprites discriminator. Leaky ReLU after every layer but the last. D is
-    ``ConvEncoder(output_dim=1)``; an unguided siamese network is
+    -> Dense(4 F) -> Dense, InfoGAN-CR's dSprites discriminator. Leaky ReLU after every
+    layer but the last. D is ``ConvEncoder(output_dim=1)``; an unguided siamese network is
     ``ConvEncoder(output_dim=number of unguided embedding dims)``.
 
     Args:

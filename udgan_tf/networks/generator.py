@@ -20,8 +20,8 @@ def dcgan_widths(filters, stages):
 
 
 def infogan_cr_widths(filters, stages):
-    """Channel widths of InfoGAN-CR's dSprites layout, narrow at the lowest resolution:
-    ``[F, F, 2F, 2F]`` for 4 stages (the first half F, the rest 2F), from the input side of D."""
+    """Channel widths of InfoGAN-CR's dSprites layout from the input side of D, narrowest where
+    the image is largest: ``[F, F, 2F, 2F]`` for 4 stages (the first half F, the rest 2F)."""
     return [filters if k < stages // 2 else 2 * filters for k in range(stages)]
 
 
