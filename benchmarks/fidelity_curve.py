@@ -8,10 +8,13 @@ trained in this process, measured every few minutes.
 
 Training time is the wall clock of the training steps only (the measurements are not
 counted); with --steps the run stops at that step and measures every --every-steps
-steps instead (runs of two seeds are then compared at the same steps). At each point: 2,000 images of the trained generator G (and of its weight average when the
-config keeps one) against 2,000 real ones in the oracle's features (precision, recall,
-shape shares, ``udgan_tf.evaluation.fidelity``), the share of plausible sprites, and the
-best knob x factor entry for shape and orientation among the unguided knobs. One JSON line
+steps instead (runs of two seeds are then compared at the same steps). At each point:
+--num (2,000) images of the trained generator G (and of its weight average when the config
+keeps one) against as many real ones in the oracle's features (precision, recall, shape
+shares, ``udgan_tf.evaluation.fidelity``), the share of plausible sprites among the first
+500, and the best knob x factor entry for shape and orientation among the unguided knobs.
+Fewer images than ``evaluate``'s 5,000 make the k-th-neighbour balls larger, so precision
+and recall here run higher than there: compare curves with each other. One JSON line
 per point goes to stdout and to --out. With --run-dir the final model is saved there as a
 run directory (config + checkpoint) that ``python -m udgan_tf.evaluate`` reads, and the
 model of every earlier point in DIR_at<step>. --runs measures run directories that are
@@ -39,7 +42,8 @@ from udgan_tf.train import build_data, build_model  # noqa: E402
 
 
 def measure(model, generator, data, oracle, real_features, num, seed):
-    """Fidelity figures of one generator network ``[num images]``."""
+    """Fidelity figures of one generator network (knobs ``[num, Z]`` -> images ``[num, 64, 64, 1]``),
+    against the oracle features ``real_features [num, D]`` of real images."""
     rng = np.random.RandomState(seed)
     knobs = rng.uniform(-1.0, 1.0, (num, model.layout.latent_dim)).astype(np.float32)
     images = np.concatenate([np.asarray(generator(knobs[s:s + 250], training=False)) for s in range(0, num, 250)])
