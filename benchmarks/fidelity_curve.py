@@ -63,6 +63,29 @@ def measure(model, generator, data, oracle, real_features, num, seed):
     return figures
 
 
+def reference(data, args):
+    """The cached oracle and its features ``[num, D]`` of ``args.num`` real images (fixed seed)."""
+    oracle = load_or_train_oracle(data, "dsprites-64", steps=args.oracle_steps)
+    _, real = data.sample(args.num, np.random.RandomState(12345))
+    return oracle, oracle.features(real)
+
+
+def measure_generators(model, data, oracle, real_features, args):
+    """``measure`` of G, and of its weight average when the model keeps one: {"G": ..., "G_ema": ...}."""
+    networks = {"G": model.generator, "G_ema": model.generator_ema}
+    return {name: measure(model, network, data, oracle, real_features, args.num, args.seed)
+            for name, network in networks.items() if network is not None}
+
+
+def emit(row, out):
+    """Prints one JSON line and appends it to the open file ``out`` (None: stdout only)."""
+    line = json.dumps(row)
+    print(line, flush=True)
+    if out:
+        out.write(line + "\n")
+        out.flush()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="configs/dsprites.yaml")
@@ -86,9 +109,7 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     data = build_data(config)
     model = build_model(config)
-    oracle = load_or_train_oracle(data, "dsprites-64", steps=args.oracle_steps)
-    _, real = data.sample(args.num, np.random.RandomState(12345))
-    real_features = oracle.features(real)
+    oracle, real_features = reference(data, args)
     batch = config["training"]["batch_size"]
     dataset = iter(data.training_dataset(batch, seed=args.seed))
 
@@ -113,14 +134,8 @@ def main(argv=None):
         row = {"minutes": round(trained / 60, 2), "step": step,
                "d_loss": float(logs["d_loss"]), "g_loss": float(logs["g_loss"]),
                "contrastive": float(logs["contrastive_loss"]), "settings": args.set, "seed": args.seed,
-               "G": measure(model, model.generator, data, oracle, real_features, args.num, args.seed)}
-        if model.generator_ema is not None:
-            row["G_ema"] = measure(model, model.generator_ema, data, oracle, real_features, args.num, args.seed)
-        line = json.dumps(row)
-        print(line, flush=True)
-        if out:
-            out.write(line + "\n")
-            out.flush()
+               **measure_generators(model, data, oracle, real_features, args)}
+        emit(row, out)
         next_mark += args.every * 60
         if args.run_dir:
             save_run(args.run_dir if done else f"{args.run_dir}_at{step}", config, model, step, trained)
@@ -135,19 +150,12 @@ def measure_runs(run_dirs, args):
     from udgan_tf.runs import load_model
 
     data = DSprites(resolution=64)
-    oracle = load_or_train_oracle(data, "dsprites-64", steps=args.oracle_steps)
-    _, real = data.sample(args.num, np.random.RandomState(12345))
-    real_features = oracle.features(real)
+    oracle, real_features = reference(data, args)
     out = open(args.out, "a") if args.out else None
     for run_dir in run_dirs:
         model, run = load_model(run_dir), RunDirectory(run_dir)
-        row = {"run_dir": run_dir, "minutes": training_minutes(run), "step": run.status().get("step"),
-               "G": measure(model, model.generator, data, oracle, real_features, args.num, args.seed)}
-        if model.generator_ema is not None:
-            row["G_ema"] = measure(model, model.generator_ema, data, oracle, real_features, args.num, args.seed)
-        print(json.dumps(row), flush=True)
-        if out:
-            out.write(json.dumps(row) + "\n")
+        emit({"run_dir": run_dir, "minutes": training_minutes(run), "step": run.status().get("step"),
+              **measure_generators(model, data, oracle, real_features, args)}, out)
 
 
 def save_run(path, config, model, step, seconds):
