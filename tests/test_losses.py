@@ -45,3 +45,11 @@ def test_non_saturating_losses_by_hand():
     assert losses.non_saturating_discriminator_loss(real, fake).numpy() == pytest.approx(expected_d, rel=1e-6)
     assert losses.non_saturating_generator_loss(fake).numpy() == pytest.approx(
         np.mean([softplus(0), softplus(2)]), rel=1e-6)
+
+
+def test_r1_penalty_of_a_linear_discriminator_is_half_gamma_times_the_squared_weight_norm():
+    # D(x) = <w, x>: grad_x D = w for every image, so the penalty is gamma / 2 * ||w||^2.
+    weights = np.arange(1.0, 5.0, dtype=np.float32).reshape(1, 2, 2, 1)
+    gradients = t(np.repeat(weights, 3, axis=0))
+    assert losses.r1_penalty(gradients, 2.0).numpy() == pytest.approx(np.sum(weights ** 2), rel=1e-6)
+    assert losses.r1_penalty(gradients, 0.0).numpy() == 0.0

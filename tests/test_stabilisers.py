@@ -39,7 +39,9 @@ def test_a_bad_section_names_the_key_and_the_allowed_values(section, message):
      "Unknown key(s) ['model.alternating_updates']. Allowed model keys: ['knobs', 'resolution', 'channels', "
      "'filters', 'architecture', 'contrastive_weight', 'knob_sampling', 'stabilisers', 'seed']. "
      "model.alternating_updates is now model.stabilisers.alternating_updates."),
-    ("model.r1_weight=1", "model.r1_weight was removed (it never helped; BENCHMARKS.md, 'Removed options')."),
+    ("model.r1_weight=1", "model.r1_weight is now model.stabilisers.discriminator_r1_weight."),
+    ("model.instance_noise=0.1", "model.instance_noise was removed (it never helped; BENCHMARKS.md, "
+                                 "'Removed options')."),
     ("model.stabilisers.generator_ema_decay=2", "model.stabilisers.generator_ema_decay must be in [0, 1). "
                                                 "Received: 2"),
     ("model.stabilisers.instance_noise=0.1", "Unknown key(s) ['model.stabilisers.instance_noise']"),
@@ -52,15 +54,16 @@ def test_a_config_with_a_bad_or_moved_key_is_an_error_that_says_where_it_went(ov
 
 def test_a_flat_model_section_moves_into_stabilisers_and_removed_options_that_were_off_are_dropped():
     flat = {"knobs": [{"name": "free"}], "spectral_norm": True, "alternating_updates": True, "gan_loss":
-            "non_saturating", "output_activation": "sigmoid", "r1_weight": 0.0, "discriminator_blur_steps": 100}
+            "non_saturating", "output_activation": "sigmoid", "r1_weight": 0.5, "discriminator_blur_steps": 100}
     assert upgrade_flat_model_config(flat) == {
         "knobs": [{"name": "free"}],
-        "stabilisers": {"discriminator_spectral_norm": True, "alternating_updates": True}}
+        "stabilisers": {"discriminator_spectral_norm": True, "alternating_updates": True,
+                        "discriminator_r1_weight": 0.5}}
     new = {"knobs": [{"name": "free"}], "stabilisers": {"alternating_updates": True}}
     assert upgrade_flat_model_config(new) == new
 
 
-@pytest.mark.parametrize("key, value", [("gan_loss", "hinge"), ("r1_weight", 1.0), ("output_activation", "clip"),
+@pytest.mark.parametrize("key, value", [("gan_loss", "hinge"), ("instance_noise", 0.1), ("output_activation", "clip"),
                                         ("discriminator_blur", 2.0)])
 def test_a_run_that_used_a_removed_option_is_refused_by_name(key, value):
     with pytest.raises(StabiliserError, match=f"model.{key}={value!r}: this option was removed"):

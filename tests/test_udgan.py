@@ -104,6 +104,21 @@ def test_every_stabiliser_option_trains_one_step(tiny_model_config, options):
     assert UDGAN.from_config(model.get_config()).get_config() == model.get_config()
 
 
+def test_the_r1_weight_adds_gamma_half_the_squared_input_gradient_of_d_on_real_images(tiny_model_config):
+    model = UDGAN(**tiny_model_config, stabilisers={"discriminator_r1_weight": 4.0})
+    plain = UDGAN(**tiny_model_config)
+    plain.discriminator.set_weights(model.discriminator.get_weights())
+    real, fake = (tf.random.stateless_uniform((3, 16, 16, 1), seed=(s, 0)) for s in (1, 2))
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        logits = model.discriminator(real, training=True)
+    squared_norms = tf.reduce_sum(tf.square(tape.gradient(logits, real)), axis=[1, 2, 3])
+    penalised, _ = model.discriminator_loss(real, fake)
+    unpenalised, _ = plain.discriminator_loss(real, fake)
+    assert float(squared_norms.numpy().min()) > 0
+    assert float(penalised - unpenalised) == pytest.approx(2.0 * float(tf.reduce_mean(squared_norms)), rel=1e-4)
+
+
 @pytest.mark.slow
 def test_real_images_per_quartet_sets_how_many_quartets_a_batch_makes(tiny_model_config):
     model = UDGAN(**tiny_model_config, stabilisers={"real_images_per_quartet": 4})

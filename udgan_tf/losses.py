@@ -49,3 +49,16 @@ def non_saturating_discriminator_loss(real_logits, fake_logits):
 def non_saturating_generator_loss(fake_logits):
     """-log D(G(z)): the non-saturating generator loss of §3.1. ``[N, 1]`` -> scalar."""
     return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+
+
+def r1_penalty(input_gradients, gamma):
+    """gamma / 2 * E ||grad_x D(x)||^2 over real images x (Mescheder et al. 2018, eq. 9).
+
+    Args:
+        input_gradients: float ``[N, R, R, C]``, the gradient of D's logits w.r.t. real images.
+        gamma: float >= 0.
+
+    Returns:
+        scalar.
+    """
+    return 0.5 * gamma * tf.reduce_mean(tf.reduce_sum(tf.square(input_gradients), axis=[1, 2, 3]))

@@ -56,6 +56,9 @@ class Stabilisers:
         siamese_hidden_units: int >= 0. Width of the MLP behind a vector guidance; 0 makes
             the standardised proxy itself the embedding (see ``SiameseNetwork``). Defaults
             to 64.
+        discriminator_r1_weight: float >= 0. gamma of the R1 penalty
+            gamma / 2 * E_real ||grad_x D(x)||^2 added to D's loss (Mescheder et al. 2018,
+            eq. 9), which keeps D from growing steep around the real images. Defaults to 0 (off).
 
     Example:
         >>> Stabilisers.from_config({"alternating_updates": True}).alternating_updates
@@ -70,6 +73,7 @@ class Stabilisers:
     generator_ema_decay: float = 0.0
     siamese_spectral_norm: bool = False
     siamese_hidden_units: int = 64
+    discriminator_r1_weight: float = 0.0
 
     def __post_init__(self):
         for name in ("discriminator_spectral_norm", "alternating_updates", "siamese_spectral_norm"):
@@ -90,6 +94,11 @@ class Stabilisers:
         if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0.0 <= decay < 1.0:
             raise StabiliserError(f"model.stabilisers.generator_ema_decay must be in [0, 1). Received: {decay!r}")
         object.__setattr__(self, "generator_ema_decay", float(decay))
+        weight = self.discriminator_r1_weight
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0.0:
+            raise StabiliserError(f"model.stabilisers.discriminator_r1_weight must be a number >= 0. "
+                                  f"Received: {weight!r}")
+        object.__setattr__(self, "discriminator_r1_weight", float(weight))
 
     @classmethod
     def from_config(cls, config=None):
@@ -170,11 +179,12 @@ def update_generator_average(average, generator, step, decay):
 
 
 #: Flat ``model`` keys of configs written before the ``stabilisers`` section existed.
-FLAT_KEYS = {"spectral_norm": "discriminator_spectral_norm",
-             **{name: name for name in Stabilisers.names() if name != "discriminator_spectral_norm"}}
+FLAT_KEYS = {"spectral_norm": "discriminator_spectral_norm", "r1_weight": "discriminator_r1_weight",
+             **{name: name for name in Stabilisers.names()
+                if name not in ("discriminator_spectral_norm", "discriminator_r1_weight")}}
 #: Options that were tried, never helped and were removed (BENCHMARKS.md says what they did),
 #: with the value that means "off"; ``None``: any value is "off" (it only mattered with another option).
-REMOVED = {"gan_loss": "non_saturating", "r1_weight": 0.0, "output_activation": "sigmoid",
+REMOVED = {"gan_loss": "non_saturating", "output_activation": "sigmoid",
            "leaky_relu_slope": 0.2, "instance_noise": 0.0, "discriminator_blur": 0.0,
            "discriminator_blur_steps": None}
 

@@ -190,13 +190,20 @@ class UDGAN(keras.Model):
         }
 
     def discriminator_loss(self, real_images, fake_images, training=True):
-        """Equation 1 for D. Returns ``(d_loss, fake_logits)``; ``fake_logits`` ``[N, 1]``
-        can be reused for G."""
+        """Equation 1 for D, plus the R1 penalty when ``stabilisers.discriminator_r1_weight``
+        > 0. Returns ``(d_loss, fake_logits)``; ``fake_logits`` ``[N, 1]`` can be reused for G."""
         # Real and generated images go through D in separate batches (separate batch
         # statistics when D has batch normalisation).
-        real_logits = tf.cast(self.discriminator(real_images, training=training), tf.float32)
+        gamma = self.stabilisers.discriminator_r1_weight
+        with tf.GradientTape(watch_accessed_variables=False) as input_tape:
+            input_tape.watch(real_images)
+            real_logits = tf.cast(self.discriminator(real_images, training=training), tf.float32)
         fake_logits = tf.cast(self.discriminator(fake_images, training=training), tf.float32)
-        return losses.non_saturating_discriminator_loss(real_logits, fake_logits), fake_logits
+        d_loss = losses.non_saturating_discriminator_loss(real_logits, fake_logits)
+        if gamma > 0:
+            input_gradients = input_tape.gradient(real_logits, real_images)   # of sum(real_logits)
+            d_loss += losses.r1_penalty(tf.cast(input_gradients, tf.float32), gamma)
+        return d_loss, fake_logits
 
     def generator_losses(self, fake_images, fake_logits, quartets, training=True):
         """G's adversarial loss, the contrastive loss (equation 2) and their sum (equation 3).
