@@ -2,6 +2,8 @@
 ``xxx_discriminator_loss``; logits in, scalar out, except the per-quartet
 contrastive loss)."""
 
+import math
+
 import tensorflow as tf
 
 
@@ -62,3 +64,51 @@ def r1_penalty(input_gradients, gamma):
         scalar.
     """
     return 0.5 * gamma * tf.reduce_mean(tf.reduce_sum(tf.square(input_gradients), axis=[1, 2, 3]))
+
+
+def mutual_information_loss(predicted_codes, codes):
+    """-log Q(c | x) for continuous codes: InfoGAN's -L_I(G, Q) + H(c) (Chen et al. 2016, §5).
+
+    Q(c | x) is a factored Gaussian with mean ``predicted_codes`` and unit variance, as in
+    InfoGAN-CR (``UniformLatent.reg_log_prob`` with ``q_std=1``, InfoGAN-CR_dSprites/gan/latent.py):
+
+        -log Q(c | x) = sum_j [1/2 (c_j - q_j)^2 + 1/2 log(2 pi)]
+
+    summed over the code dimensions j and averaged over the batch. Minimising it maximises the
+    lower bound L_I = E[log Q(c | x)] + H(c) on I(c; G(c)), H(c) being a constant. Its gradient
+    is that of 1/2 the summed squared error.
+
+    Args:
+        predicted_codes: float ``[B, Z]``, Q's means for the generated images.
+        codes: float ``[B, Z]``, the codes c the images were generated from.
+
+    Returns:
+        scalar.
+
+    Example:
+        >>> round(float(mutual_information_loss(tf.ones([2, 1]), tf.zeros([2, 1]))), 4)   # 1/2 + 1/2 log(2 pi)
+        1.4189
+    """
+    squared_error = tf.reduce_sum(tf.square(codes - predicted_codes), axis=-1)
+    dims = tf.cast(tf.shape(codes)[-1], squared_error.dtype)
+    return tf.reduce_mean(0.5 * squared_error) + 0.5 * math.log(2.0 * math.pi) * dims
+
+
+def contrastive_regulariser_loss(logits, shared_code):
+    """InfoGAN-CR's contrastive regulariser L_c (Lin et al. 2020): the cross-entropy of the
+    network H's guess of which code a pair of images shares.
+
+        L_c = -1/B sum_n log softmax(H(x_n, x'_n))[k_n]
+
+    Args:
+        logits: float ``[B, K]``, H's logits for B pairs, K codes.
+        shared_code: int ``[B]``, the code k_n that the pair's two code vectors share.
+
+    Returns:
+        scalar.
+
+    Example:
+        >>> round(float(contrastive_regulariser_loss(tf.zeros([1, 4]), tf.constant([2]))), 4)   # log 4
+        1.3863
+    """
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=shared_code, logits=logits))
