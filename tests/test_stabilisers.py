@@ -36,7 +36,7 @@ def test_a_bad_section_names_the_key_and_the_allowed_values(section, message):
 
 @pytest.mark.parametrize("override, message", [
     ("model.alternating_updates=true",
-     "Unknown key(s) ['model.alternating_updates']. Allowed model keys: ['knobs', 'resolution', 'channels', "
+     "Unknown key(s) ['model.alternating_updates']. Allowed model keys: ['method', 'knobs', 'resolution', 'channels', "
      "'filters', 'architecture', 'contrastive_weight', 'knob_sampling', 'stabilisers', 'seed']. "
      "model.alternating_updates is now model.stabilisers.alternating_updates."),
     ("model.r1_weight=1", "model.r1_weight is now model.stabilisers.discriminator_r1_weight."),

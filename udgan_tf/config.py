@@ -3,9 +3,11 @@
 A config has four sections::
 
     dataset:    {name: dsprites, ...}   # name + options of udgan_tf.data.get_ground_truth_dataset
-    model:      {...}                   # keyword arguments of udgan_tf.UDGAN; its training tricks
+    model:      {method: udgan, ...}    # the method (udgan_tf.methods) and its class's keyword
+                                        # arguments, e.g. udgan_tf.UDGAN's; the GANs' training tricks
                                         # in model.stabilisers (udgan_tf.stabilisers.Stabilisers)
-    optimizers: {generator: {...}, discriminator: {...}, siamese: {...}}   # keras.optimizers.Adam
+    optimizers: {generator: {...}, discriminator: {...}, siamese: {...}}   # keras.optimizers.Adam,
+                                        # one per network of the method (udgan_tf.methods.METHODS)
     training:   {...}                   # see TRAINING_DEFAULTS
 
 Every key is checked on load; a key that does not exist is an error that names it
@@ -14,11 +16,12 @@ and the allowed keys, so a typo never silently falls back to a default.
 
 import copy
 import importlib.resources
-import inspect
 import pathlib
 import re
 
 import yaml
+
+from udgan_tf import methods
 
 
 def shipped_config_dir():
@@ -44,9 +47,9 @@ TRAINING_DEFAULTS = {
     "checkpoint_every": 500,  # steps between checkpoints
     "traversal_values": 9,    # columns of the traversal grid (knob values -1..1)
     "backup_every_steps": 500,  # steps between backups of the whole training state (resume after a crash)
+    "minutes": None,          # a time budget: the run ends, finished, after this many minutes of training
 }
-ADAM_DEFAULTS = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999, "epsilon": 1e-7}
-OPTIMIZER_NAMES = ("generator", "discriminator", "siamese")
+ADAM_KEYS = ("learning_rate", "beta_1", "beta_2", "epsilon")
 SECTIONS = ("dataset", "model", "optimizers", "training")
 
 
@@ -69,25 +72,28 @@ class ConfigError(ValueError):
     """A config that cannot be used; the message names the key and the fix."""
 
 
-def model_arguments():
-    """Names of UDGAN's constructor arguments: the allowed keys of ``model``."""
-    from udgan_tf.udgan import UDGAN
-
-    parameters = inspect.signature(UDGAN.__init__).parameters
-    return [name for name, p in parameters.items() if name != "self" and p.kind is not p.VAR_KEYWORD]
+def model_arguments(method=None):
+    """The allowed keys of ``model`` for ``method`` (default udgan): ``method`` and the
+    constructor arguments of its class."""
+    return methods.get_method(method).model_keys()
 
 
 def default_config():
     return {
         "dataset": {"name": "dsprites"},
         "model": {},
-        "optimizers": {name: dict(ADAM_DEFAULTS) for name in OPTIMIZER_NAMES},
+        "optimizers": {},   # filled with the method's defaults (udgan_tf.methods) on load
         "training": dict(TRAINING_DEFAULTS),
     }
 
 
-def config_path_for(dataset):
-    """The shipped config of a data set: ``configs/<dataset>.yaml``."""
+def config_path_for(dataset, method=None):
+    """The shipped config of a data set: ``configs/<dataset>.yaml``; for a method other than
+    udgan, ``configs/<dataset>_<method>.yaml`` when it exists."""
+    if method not in (None, methods.DEFAULT_METHOD):
+        path = shipped_config_dir() / f"{dataset}_{method}.yaml"
+        if path.exists():
+            return path
     return shipped_config_dir() / f"{dataset}.yaml"
 
 
@@ -128,8 +134,33 @@ def resolve_config(loaded, overrides=(), source="config"):
     _merge(config, loaded, source)
     for override in overrides:
         _apply_override(config, override)
+    _fill_optimizer_defaults(config)
     validate_config(config)
     return config
+
+
+def _method(config):
+    try:
+        return methods.method_of(config["model"])
+    except methods.UnknownMethodError as error:
+        raise ConfigError(f"model.method: {error}") from None
+
+
+def _keys(names):
+    """``['a']`` -> "'a' does not apply"; ``['a', 'b']`` -> "'a', 'b' do not apply"."""
+    return ", ".join(map(repr, names)) + (" does not apply" if len(names) == 1 else " do not apply")
+
+
+def _fill_optimizer_defaults(config):
+    """Every optimizer of the config's method, its Adam defaults under the config's values;
+    an optimizer the method does not have is an error naming it and the method's."""
+    method = _method(config)
+    extra = sorted(set(config["optimizers"]) - set(method.optimizers))
+    if extra:
+        raise ConfigError(f"{_keys(['optimizers.' + name for name in extra])} to method "
+                          f"{method.name!r}: it has the optimizers {list(method.optimizers)}.")
+    config["optimizers"] = {name: {**defaults, **(config["optimizers"].get(name) or {})}
+                            for name, defaults in method.optimizers.items()}
 
 
 def _merge(config, loaded, source):
@@ -140,9 +171,9 @@ def _merge(config, loaded, source):
             raise ConfigError(f"Section {section!r} in {source} must be a mapping.")
         if section == "optimizers":
             for name, options in values.items():
-                if name not in OPTIMIZER_NAMES:
-                    raise ConfigError(f"Unknown key 'optimizers.{name}'. Allowed: {list(OPTIMIZER_NAMES)}.")
-                config["optimizers"][name].update(options or {})
+                if name not in methods.OPTIMIZER_NAMES:
+                    raise ConfigError(f"Unknown key 'optimizers.{name}'. Allowed: {list(methods.OPTIMIZER_NAMES)}.")
+                config["optimizers"].setdefault(name, {}).update(options or {})
         else:
             config[section].update(copy.deepcopy(values))
 
@@ -163,9 +194,9 @@ def _apply_override(config, override):
     node = config
     for part in parts[:-1]:
         if not isinstance(node.get(part), dict):
-            if parts[0] == "optimizers":
+            if parts[0] == "optimizers" and parts[1] not in methods.OPTIMIZER_NAMES:
                 raise ConfigError(f"Unknown key '{'.'.join(parts[:2])}'. Allowed: "
-                                  f"{['optimizers.' + n for n in OPTIMIZER_NAMES]}.")
+                                  f"{['optimizers.' + n for n in methods.OPTIMIZER_NAMES]}.")
             node[part] = {}
         node = node[part]
     node[parts[-1]] = value
@@ -173,8 +204,13 @@ def _apply_override(config, override):
 
 def validate_config(config):
     """Checks every key and the values that can be checked before training."""
-    allowed_model = model_arguments()
+    method = _method(config)
+    allowed_model = method.model_keys()
     unknown = sorted(set(config["model"]) - set(allowed_model))
+    elsewhere = [key for key in unknown if any(key in other.model_keys() for other in methods.METHODS.values())]
+    if elsewhere:
+        raise ConfigError(f"{_keys(['model.' + k for k in elsewhere])} to method {method.name!r}. "
+                          f"Its model keys: {allowed_model}.")
     if unknown:
         raise ConfigError(f"Unknown key(s) {['model.' + k for k in unknown]}. Allowed model keys: "
                           f"{allowed_model}.{_moved_keys_hint(unknown)}")
@@ -185,10 +221,10 @@ def validate_config(config):
         raise ConfigError(f"Unknown key(s) {['training.' + k for k in unknown]}. "
                           f"Allowed training keys: {list(TRAINING_DEFAULTS)}.")
     for name, options in config["optimizers"].items():
-        unknown = sorted(set(options) - set(ADAM_DEFAULTS))
+        unknown = sorted(set(options) - set(ADAM_KEYS))
         if unknown:
             raise ConfigError(f"Unknown key(s) {[f'optimizers.{name}.{k}' for k in unknown]}. "
-                              f"Allowed: {list(ADAM_DEFAULTS)}.")
+                              f"Allowed: {list(ADAM_KEYS)}.")
         for key, value in options.items():
             if not _is_number(value) or value <= 0:
                 raise ConfigError(f"optimizers.{name}.{key} must be a positive number. Received: {value!r}")
@@ -197,9 +233,13 @@ def validate_config(config):
         value = config["training"][key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"training.{key} must be a positive integer. Received: {value!r}")
+    minutes = config["training"]["minutes"]
+    if minutes is not None and (not _is_number(minutes) or minutes <= 0):
+        raise ConfigError(f"training.minutes must be a positive number of minutes (or null: no limit). "
+                          f"Received: {minutes!r}")
     if not isinstance(config["dataset"].get("name"), str):
         raise ConfigError("dataset.name is required, e.g. dataset: {name: dsprites}.")
-    stabilisers = _validate_model_values(config["model"])
+    stabilisers = _validate_model_values(config["model"], method)
     if config["training"]["batch_size"] < stabilisers.real_images_per_quartet:
         raise ConfigError(f"training.batch_size={config['training']['batch_size']} makes no quartet: it must be "
                           f">= model.stabilisers.real_images_per_quartet={stabilisers.real_images_per_quartet}.")
@@ -215,7 +255,7 @@ def _moved_keys_hint(unknown):
     return "".join(f" {line}." for line in moved + removed)
 
 
-def _validate_model_values(model):
+def _validate_model_values(model, method):
     """Checks the knobs, the resolution and the stabilisers. Returns the ``Stabilisers``."""
     from udgan_tf import guidance
     from udgan_tf.knobs import KnobLayout, parse_knobs
@@ -227,6 +267,9 @@ def _validate_model_values(model):
         KnobLayout(knobs)
         check_resolution(model.get("resolution", 64))
         for knob in knobs:
+            if knob.guided and method.name != methods.DEFAULT_METHOD:
+                raise ConfigError(f"Knob {knob.name!r} has a guidance ({knob.guidance!r}): guidance does not "
+                                  f"apply to method {method.name!r}; only udgan has guidance functions.")
             if knob.guided:
                 guidance.build(knob.guidance)
         return Stabilisers.from_config(model.get("stabilisers"))

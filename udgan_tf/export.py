@@ -75,11 +75,12 @@ def _checked_knobs(knobs, width, max_batch_size):
 
 
 class ServingModule:
-    """The exported graph: the inference generator (EMA when kept) and the siamese networks."""
+    """The exported graph: the inference generator (EMA when kept) and the representation networks
+    (UD-GAN's siamese networks, InfoGAN's Q, the beta-VAE's encoder)."""
 
     def __init__(self, model, max_batch_size=MAX_BATCH_SIZE):
         self.generator = model.inference_generator
-        self.siamese_networks = list(model.siamese_networks)
+        self.representation_networks = list(model.representation_networks)   # what embed runs
         self.knobs = list(model.knobs)
         self.layout = model.layout
         self.image_shape = (model.resolution, model.resolution, model.channels)

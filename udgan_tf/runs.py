@@ -319,22 +319,26 @@ class RunDirectory:
 
 
 def load_model(run_dir, compile=False):
-    """Rebuilds the trained UDGAN of a run directory from its config and checkpoint.
+    """Rebuilds the trained model (UDGAN or the run's ``model.method``) of a run directory from
+    its config and checkpoint.
 
     Example:
         >>> model = load_model("runs/quickstart")
         >>> images = model(model.sample_knobs(4))      # [4, 64, 64, 1] in [0, 1]
     """
+    from udgan_tf import methods
     from udgan_tf.stabilisers import upgrade_flat_model_config
-    from udgan_tf.udgan import UDGAN
 
     run = RunDirectory(run_dir)
     config = run.read_config()
     if not run.checkpoint_path.exists():
         raise RunDirectoryError(f"Run {str(run.path)!r} has no checkpoint ({run.checkpoint_path} is missing): "
                                 "train it first with python -m udgan_tf.train --output-dir " + str(run.path))
-    # Runs written before model.stabilisers existed keep the tricks as flat model keys.
-    model = UDGAN(**upgrade_flat_model_config(config["model"]))
+    model_config = config["model"]
+    if methods.method_of(model_config).name == methods.DEFAULT_METHOD:
+        # Runs written before model.stabilisers existed keep the tricks as flat model keys.
+        model_config = upgrade_flat_model_config(model_config)
+    model = methods.build_model(model_config)
     if compile:
         model.compile()
     model.load_weights(run.checkpoint_path)

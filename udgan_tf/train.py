@@ -26,8 +26,8 @@ import tensorflow as tf
 
 from udgan_tf import config as config_lib
 from udgan_tf import data as data_lib
+from udgan_tf import methods
 from udgan_tf.runs import EventFile, RunDirectory, RunDirectoryError, RunWriteError, append_text
-from udgan_tf.udgan import UDGAN
 from udgan_tf.evaluation.traversal import save_traversal_png, traversal_summary_image
 
 
@@ -36,10 +36,15 @@ def parse_args(argv=None):
     parser.add_argument("--dataset",
                         help=f"data set name; its config is configs/<name>.yaml (available: "
                              f"{', '.join(data_lib.available_datasets())}). Default: dsprites.")
-    parser.add_argument("--config", help="YAML config file; default configs/<dataset>.yaml")
+    parser.add_argument("--config", help="YAML config file; default configs/<dataset>.yaml, or "
+                                         "configs/<dataset>_<method>.yaml with --method when it exists")
+    parser.add_argument("--method", help=f"model.method: {', '.join(methods.METHODS)}. Default: the config's "
+                                         "(udgan)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override a config value, e.g. --set model.contrastive_weight=3 (repeatable)")
     parser.add_argument("--steps", type=int, help="training steps (training.steps)")
+    parser.add_argument("--minutes", type=float, help="stop after this many minutes of training, finished, even "
+                                                      "before --steps (training.minutes)")
     parser.add_argument("--batch-size", type=int, help="real images per step (training.batch_size)")
     parser.add_argument("--data-dir", help="where the data set's files are (dataset.data_dir): MNIST idx files, "
                                            "a CelebA folder or TFDS data dir, a folder of images")
@@ -111,16 +116,26 @@ class TrainingPreempted(Exception):
 def build_config(args):
     """The resolved config for the command line: file, then --set, then the flags.
 
-    Without --config, --dataset picks the shipped ``configs/<dataset>.yaml``; with it,
-    --dataset (when given) replaces the file's ``dataset.name``.
+    Without --config, --dataset picks the shipped ``configs/<dataset>.yaml`` (with --method M,
+    ``configs/<dataset>_M.yaml`` when there is one); with it, --dataset (when given) replaces
+    the file's ``dataset.name``.
     """
     dataset = args.dataset or "dsprites"
-    path = args.config or config_lib.config_path_for(dataset)
+    if args.method is not None:
+        try:
+            methods.get_method(args.method)
+        except methods.UnknownMethodError as error:
+            raise config_lib.ConfigError(f"--method: {error}") from None
+    path = args.config or config_lib.config_path_for(dataset, args.method)
     if args.config is None and not path.exists():
         raise config_lib.ConfigError(
             f"Unknown dataset {dataset!r}: there is no {path}. Available: "
             f"{', '.join(data_lib.available_datasets())}. Or pass --config FILE.")
     overrides = list(args.set)
+    if args.method is not None:
+        overrides.append(f"model.method={args.method}")
+    if args.minutes is not None:
+        overrides.append(f"training.minutes={args.minutes}")
     if args.config and args.dataset:
         overrides.append(f"dataset.name={args.dataset}")
     if args.steps is not None:
@@ -156,15 +171,14 @@ def build_data(config):
 
 
 def build_model(config):
-    """The compiled UDGAN. Under the ``mixed_float16`` policy every optimizer is wrapped in a
+    """The compiled model of ``config``'s method (``udgan_tf.methods``), one Adam per optimizer
+    section. Under the ``mixed_float16`` policy every optimizer is wrapped in a
     ``LossScaleOptimizer`` (float16 gradients underflow without loss scaling)."""
-    model = UDGAN(**config["model"])
+    model = methods.build_model(config["model"])
     optimizers = {name: keras.optimizers.Adam(**options) for name, options in config["optimizers"].items()}
     if keras.mixed_precision.global_policy().name == "mixed_float16":
         optimizers = {name: keras.optimizers.LossScaleOptimizer(opt) for name, opt in optimizers.items()}
-    model.compile(generator_optimizer=optimizers["generator"],
-                  discriminator_optimizer=optimizers["discriminator"],
-                  siamese_optimizer=optimizers["siamese"])
+    methods.compile_model(model, optimizers)
     return model
 
 
@@ -183,6 +197,7 @@ class RunMonitor(keras.callbacks.Callback):
         self.events = EventFile(run.log_dir)
         self.started = time.time()
         self.stop_requested = False
+        self.budget_reached = False   # training.minutes have passed: the run ends here, finished
         self.backup_step = backup_step
         self.previous_step = None
 
@@ -200,7 +215,10 @@ class RunMonitor(keras.callbacks.Callback):
                           "resume from it" if self.run.backup_path.exists() else "no backup was written yet")
                 raise TrainingDiverged(f"{name} is {float(value)} at step {self.step}: training stopped; {backup}. "
                                        "Lower the learning rates or model.contrastive_weight.")
-        if self.stop_requested:
+        minutes = self.training.get("minutes")
+        if minutes is not None and time.time() - self.started >= 60.0 * minutes:
+            self.budget_reached = True
+        if self.stop_requested or self.budget_reached:
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
@@ -303,7 +321,7 @@ def _train(config, output_dir, overwrite, verbose, strategy):
     run = RunDirectory(output_dir)
     training = config["training"]
     resume = not overwrite and run.can_resume()
-    if resume and run.read_config() != json.loads(json.dumps(config)):
+    if resume and _with_new_defaults(run.read_config()) != json.loads(json.dumps(config)):
         raise RunDirectoryError(f"{run.path} holds an unfinished run with a different config; resume it with its "
                                 f"own config ({run.config_path}), or pass --overwrite or another --output-dir.")
     keras.utils.set_random_seed(training["seed"])
@@ -334,7 +352,7 @@ def _train(config, output_dir, overwrite, verbose, strategy):
     try:
         with _stop_on_sigterm(monitor):
             for start, steps_per_epoch, epochs in _fit_segments(step, training["steps"], training["log_every"]):
-                if monitor.stop_requested:
+                if monitor.stop_requested or monitor.budget_reached:
                     break
                 # Each fit draws a new data stream (seed + its first step) instead of replaying the first batches.
                 dataset = data.training_dataset(training["batch_size"], seed=training["seed"] + start)
@@ -359,6 +377,13 @@ def _train(config, output_dir, overwrite, verbose, strategy):
                            f"from step {monitor.backup_step}.")
         raise TrainingStopped(f"{error}. Training stopped at step {monitor.step}. {resume_from}") from error
     return model
+
+
+def _with_new_defaults(saved):
+    """A run directory's config with the keys added since it was written (``training.minutes``)
+    at their defaults, so a run of an older version still resumes."""
+    saved["training"].setdefault("minutes", None)
+    return saved
 
 
 def _stop_preempted(run, monitor):

@@ -130,6 +130,11 @@ class UDGAN(keras.Model):
                             axis=-1)
         return tf.gather(outputs, self.layout.embedding_order, axis=-1)
 
+    @property
+    def representation_networks(self):
+        """The networks ``embed`` runs: the siamese networks phi_i."""
+        return list(self.siamese_networks)
+
     def sample_knobs(self, num, seed=None):
         """z ~ Unif(-1, 1)^Z. Returns float32 ``[num, Z]``."""
         return keras.random.uniform((num, self.layout.latent_dim), -1.0, 1.0,

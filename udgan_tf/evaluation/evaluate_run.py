@@ -115,7 +115,7 @@ def _evaluate_into(partial, output, run, model, config, data, measures, num_poin
     with writing(partial):
         partial.mkdir(parents=True)
     results = {"run_dir": str(run.path), "dataset": config["dataset"]["name"], "step": run.status().get("step"),
-               "training_minutes": training_minutes(run), "measures": measures, "metrics": {}}
+               "training_minutes": training_minutes(run), "measures": measures, "seed": seed, "metrics": {}}
     pictures_written = []
     representation = embedding_function(model)
     factor_metrics = [name for name in measures if name in metrics_lib.METRICS]
@@ -217,7 +217,7 @@ def _guidance_proxies(model, images):
     Image-shaped guidance (crops, edges) has no scalar proxy and is left out.
     """
     columns, names = [], []
-    for slot, network in zip(model.layout.siamese_plan, model.siamese_networks):
+    for slot, network in zip(model.layout.siamese_plan, getattr(model, "siamese_networks", ())):  # UD-GAN only
         if not slot.guided:
             continue
         proxy = np.asarray(network.guide(images))
@@ -259,8 +259,9 @@ def _pictures(model, data, run, out, seed, written):
         images = data.sample_observations(8, np.random.RandomState(seed))
     else:
         images = next(iter(data.evaluation_dataset(8)))["image"].numpy()
-    pictures.save_saliency(out / "saliency.png", model, images)
-    written.append("saliency.png")
+    if getattr(model, "siamese_networks", None):  # the other methods have no siamese networks
+        pictures.save_saliency(out / "saliency.png", model, images)
+        written.append("saliency.png")
     if run.history_path.exists():
         pictures.save_training_curves(out / "training_curves.png", run.history_path, model.layout.names)
         written.append("training_curves.png")

@@ -94,9 +94,11 @@ def generator_side_measures(model, data, oracle, num=5000, seed=0):
     varies = entropy > 0
     half = num // 2
     dci = {"disentanglement": 0.0, "completeness": 0.0, "informativeness_test": 0.0}
-    if varies.any():  # a factor the generator never varies has nothing to predict
+    # A factor the generator never varies (in the half DCI's classifiers are fitted on) has nothing to predict.
+    fitted = varies & (metric_utils.discrete_entropy(predicted[:half].T) > 0)
+    if fitted.any():
         importance, _, test_accuracy = dci_lib.compute_importance_gbt(
-            knobs[:half].T, predicted[:half, varies].T, knobs[half:].T, predicted[half:, varies].T, random_state)
+            knobs[:half].T, predicted[:half, fitted].T, knobs[half:].T, predicted[half:, fitted].T, random_state)
         dci = {"disentanglement": dci_lib.disentanglement(importance),
                "completeness": dci_lib.completeness(importance), "informativeness_test": test_accuracy}
     if "shape" in data.factor_names and hasattr(data, "shape_names"):

@@ -160,12 +160,13 @@ def read_history(history_path):
 
 
 def save_training_curves(path, history_path, knob_names):
-    """Left: D's, G's and the contrastive loss; right: the contrastive loss of each knob."""
+    """Left: the method's losses (UD-GAN: D's, G's and the contrastive loss); right: UD-GAN's
+    contrastive loss of each knob."""
     from udgan_tf.knobs import knob_loss_name
 
     steps, columns = read_history(history_path)
-    main = [k for k in ("d_loss", "g_loss", "contrastive_loss") if k in columns]
     per_knob = [(name, knob_loss_name(name)) for name in knob_names if knob_loss_name(name) in columns]
+    main = [k for k in columns if k not in {key for _, key in per_knob} | {"step", "seconds"}]
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for key in main:

@@ -1,0 +1,66 @@
+"""python -m udgan_tf.compare: every method trained for the same minutes, scored alike, one report."""
+
+import json
+
+import pytest
+from PIL import Image
+
+from udgan_tf import compare
+
+TINY = ["model.resolution=16", "model.filters=8", "training.batch_size=8", "training.log_every=5",
+        "training.checkpoint_every=5", "training.backup_every_steps=5", "training.image_every=1000",
+        "training.traversal_values=3"]
+
+
+def test_an_unknown_method_lists_the_available_ones(capsys, tmp_path):
+    code = compare.main(["--methods", "udgan,vae", "--minutes", "1", "--output-dir", str(tmp_path / "c")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Unknown method(s) ['vae'] for --methods. Available: udgan, udgan_g, infogan, infogan_cr, beta_vae" in err
+    assert not (tmp_path / "c").exists()
+
+
+def test_a_dataset_without_a_config_for_a_method_says_which_file_is_missing(capsys, tmp_path):
+    code = compare.main(["--dataset", "mnist", "--methods", "beta_vae", "--output-dir", str(tmp_path / "c")])
+    assert code == 2
+    assert "beta_vae has no config for 'mnist'" in capsys.readouterr().err
+
+
+def test_the_table_puts_published_figures_beside_ours_with_their_source():
+    runs = [{"step": 10, "metrics": {"beta_vae_score": {"eval_accuracy": value}, "mig": {"discrete_mig": 0.1}},
+             "generator": {"precision_recall": {"precision": 0.5, "recall": 0.25, "k": 3},
+                           "shape_shares": {"generated": {"square": 0.2, "ellipse": 0.3, "heart": 0.5}}}}
+            for value in (0.6, 0.8)]
+    summary = compare.summarise({"beta_vae": runs})
+    assert summary["beta_vae"]["beta_vae_score"]["mean"] == pytest.approx(0.7)
+    assert summary["beta_vae"]["beta_vae_score"]["std"] == pytest.approx(0.1)
+    text = compare.report_markdown(summary, "dsprites", 45, [0, 1])
+    row = next(line for line in text.splitlines() if line.startswith("| beta-VAE | 10 |"))
+    assert "0.70 ± 0.10 [0.992]<sup>" in row and "0.10 ± 0.00 [0.21]<sup>" in row
+    assert "Lin et al. 2020 (InfoGAN-CR), Table 1" in text and "the UD-GAN paper, Table 1" in text
+    assert "| beta-VAE | 0.50 ± 0.00 | 0.25 ± 0.00 | 20 % ± 0 | 30 % ± 0 | 50 % ± 0 |" in text
+
+
+@pytest.mark.slow
+def test_compare_runs_end_to_end_on_a_tiny_budget_and_continues_after_a_rerun(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("UDGAN_TF_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "compare"
+    argv = ["--methods", "udgan_g,infogan,beta_vae", "--minutes", "0.05", "--seeds", "1", "--num-points", "40",
+            "--oracle-steps", "3", "--output-dir", str(out), *[arg for s in TINY for arg in ("--set", s)]]
+    assert compare.main(argv) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "[1/3] UD-GAN-G (udgan_g), seed 0: training for 0.05 minutes" in printed
+    assert "[3/3] beta-VAE (beta_vae), seed 0" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["summary"]) == {"udgan_g", "infogan", "beta_vae"}
+    for figures in results["summary"].values():
+        assert {"beta_vae_score", "factor_vae_score", "mig", "precision", "recall", "square"} <= set(figures)
+        assert figures["step"]["mean"] > 0
+    report = (out / "report.md").read_text()
+    assert "| UD-GAN-G |" in report and "| InfoGAN |" in report and "![traversals](traversals.png)" in report
+    assert Image.open(out / "traversals.png").size[0] > 600   # three panels side by side
+    # A rerun reuses the finished runs and evaluations instead of training again.
+    steps = {e: json.loads((out / e / "seed0" / "run.json").read_text())["step"] for e in results["summary"]}
+    assert compare.main(argv) == 0
+    assert "training for" in capsys.readouterr().out
+    assert {e: json.loads((out / e / "seed0" / "run.json").read_text())["step"] for e in steps} == steps
