@@ -16,7 +16,7 @@ import tensorflow as tf
 from udgan_tf.distribution import apply_updates, multi_worker, replica_position
 from udgan_tf.knobs import KnobLayout, parse_knobs
 from udgan_tf.networks.generator import check_resolution, infogan_cr_widths
-from udgan_tf.udgan import KNOB_SAMPLER_KEY
+from udgan_tf.sampler_states import KNOB_SAMPLER_KEY, SavesSamplerStates
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 #: Knob values are clipped to [-KNOB_LIMIT, KNOB_LIMIT] before the inverse normal CDF, so the
@@ -146,7 +146,7 @@ class KnobDecoder(keras.Model):
 
 # ---------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable("udgan_tf")
-class BetaVAE(keras.Model):
+class BetaVAE(SavesSamplerStates, keras.Model):
     """beta-VAE (Higgins et al. 2017) with disentanglement_lib's networks, as a baseline to UD-GAN.
 
     The encoder gives the posterior q(z | x) = N(mean, diag(exp(logvar))); each training step
@@ -306,22 +306,9 @@ class BetaVAE(keras.Model):
         return logs
 
     # ------------------------------------------------------------------ saving
-    def save_own_variables(self, store):
-        """Keras' own variables plus the seed states of the knob sampler and the posterior noise
-        (Keras does not save a ``SeedGenerator``), so a resumed run continues their draws."""
-        super().save_own_variables(store)
-        store[KNOB_SAMPLER_KEY] = self.seed_generator.state.numpy()
-        store[POSTERIOR_NOISE_KEY] = self.noise_generator.state.numpy()
-
-    def load_own_variables(self, store):
-        """Inverse of ``save_own_variables``; a file without the seed states loads too (the
-        samplers then start from their seeds)."""
-        keys = list(store.keys())
-        samplers = {KNOB_SAMPLER_KEY: self.seed_generator, POSTERIOR_NOISE_KEY: self.noise_generator}
-        for key, sampler in samplers.items():
-            if key in keys:
-                sampler.state.assign(store[key])
-        super().load_own_variables({key: store[key] for key in keys if key not in samplers})
+    def samplers(self):
+        """The knob sampler and the posterior noise: both continue their draws after a resume."""
+        return {KNOB_SAMPLER_KEY: self.seed_generator, POSTERIOR_NOISE_KEY: self.noise_generator}
 
     def get_config(self):
         return {

@@ -8,14 +8,14 @@ from udgan_tf.distribution import apply_updates, multi_worker, replica_position
 from udgan_tf.knobs import KnobLayout, parse_knobs
 from udgan_tf.networks import ConvEncoder, Generator
 from udgan_tf.stabilisers import Stabilisers, update_generator_average
-from udgan_tf.udgan import KNOB_SAMPLER_KEY
+from udgan_tf.sampler_states import SavesSamplerStates
 
 #: Stabilisers that only mean something for UD-GAN's siamese networks and quartets.
 SIAMESE_ONLY_STABILISERS = ("siamese_spectral_norm", "siamese_hidden_units", "real_images_per_quartet")
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
-class InfoGAN(keras.Model):
+class InfoGAN(SavesSamplerStates, keras.Model):
     """InfoGAN with continuous codes (Chen et al. 2016), UD-GAN's interface and networks.
 
     Every knob is a continuous code c ~ Unif(-1, 1) (the package's knob range; InfoGAN-CR's
@@ -306,19 +306,6 @@ class InfoGAN(keras.Model):
         return logs
 
     # ------------------------------------------------------------------ saving
-    def save_own_variables(self, store):
-        """Keras' own variables plus the knob sampler's seed state (as ``UDGAN``), so a resumed run
-        continues the code draws instead of replaying the first ones."""
-        super().save_own_variables(store)
-        store[KNOB_SAMPLER_KEY] = self.seed_generator.state.numpy()
-
-    def load_own_variables(self, store):
-        """Inverse of ``save_own_variables``; a file without the sampler state loads too."""
-        keys = list(store.keys())
-        if KNOB_SAMPLER_KEY in keys:
-            self.seed_generator.state.assign(store[KNOB_SAMPLER_KEY])
-        super().load_own_variables({key: store[key] for key in keys if key != KNOB_SAMPLER_KEY})
-
     def get_config(self):
         return {
             **super().get_config(),

@@ -7,15 +7,14 @@ from udgan_tf import losses
 from udgan_tf.distribution import apply_updates, multi_worker, replica_position
 from udgan_tf.knobs import KnobLayout, adaptive_margin, build_quartet, knob_loss_name, parse_knobs
 from udgan_tf.networks import ConvEncoder, Generator, SiameseNetwork
+from udgan_tf.sampler_states import SavesSamplerStates
 from udgan_tf.stabilisers import Stabilisers, alternating_step, update_generator_average
 
 KNOB_SAMPLING = ("per_quartet", "per_step")
-#: Where the knob sampler's seed state is kept among the model's own variables in a weights file.
-KNOB_SAMPLER_KEY = "knob_sampler_state"
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
-class UDGAN(keras.Model):
+class UDGAN(SavesSamplerStates, keras.Model):
     """UD-GAN (unguided knobs) and UD-GAN-G (guided knobs) in one model.
 
     Owns the generator G, the discriminator D and the siamese networks phi_i. Each
@@ -288,21 +287,6 @@ class UDGAN(keras.Model):
         return logs
 
     # ------------------------------------------------------------------ saving
-    def save_own_variables(self, store):
-        """Keras' own variables plus the knob sampler's seed state (Keras does not save a
-        ``SeedGenerator``), so a resumed run continues the knob and quartet draws instead of
-        replaying the first ones."""
-        super().save_own_variables(store)
-        store[KNOB_SAMPLER_KEY] = self.seed_generator.state.numpy()
-
-    def load_own_variables(self, store):
-        """Inverse of ``save_own_variables``; files written before the sampler state was saved
-        load too (the sampler then starts from its seed)."""
-        keys = list(store.keys())
-        if KNOB_SAMPLER_KEY in keys:
-            self.seed_generator.state.assign(store[KNOB_SAMPLER_KEY])
-        super().load_own_variables({key: store[key] for key in keys if key != KNOB_SAMPLER_KEY})
-
     def get_config(self):
         return {
             **super().get_config(),
