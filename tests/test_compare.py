@@ -36,7 +36,7 @@ def test_the_table_puts_published_figures_beside_ours_with_their_source():
     assert summary["beta_vae"]["beta_vae_score"]["std"] == pytest.approx(0.1)
     text = compare.report_markdown(summary, "dsprites", 45, [0, 1])
     row = next(line for line in text.splitlines() if line.startswith("| beta-VAE | 10 |"))
-    assert "0.70 ± 0.10 [0.992]<sup>" in row and "0.10 ± 0.00 [0.21]<sup>" in row
+    assert "0.70 ± 0.10 [0.992]<sup>" in row and "0.10 ± 0.00 [0.210]<sup>" in row
     assert "Lin et al. 2020 (InfoGAN-CR), Table 1" in text and "the UD-GAN paper, Table 1" in text
     assert "| beta-VAE | 0.50 ± 0.00 | 0.25 ± 0.00 | 20 % ± 0 | 30 % ± 0 | 50 % ± 0 |" in text
 

@@ -95,9 +95,10 @@ def test_a_method_trains_checkpoints_resumes_and_exports_like_udgan(tmp_path, me
 
 
 @pytest.mark.slow
-def test_a_time_budget_ends_the_run_finished_before_its_steps(tmp_path):
+def test_a_time_budget_ends_the_run_finished_before_its_steps(tmp_path, capsys):
     run_dir = tmp_path / "run"
     model = train_lib.train(tiny_config("beta_vae", steps=10 ** 6, minutes=0.05, log_every=5), run_dir, verbose=0)
+    assert " of 0.05 minutes" in capsys.readouterr().out   # how far, since the epoch count does not say
     status = RunDirectory(run_dir).status()
     assert status["status"] == "finished" and 0 < status["step"] < 10 ** 6
     assert int(model.optimizer.iterations.numpy()) == status["step"]

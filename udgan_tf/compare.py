@@ -158,7 +158,7 @@ def report_markdown(summary, dataset, minutes, seeds):
             cell = _cell(figures.get(name))
             if name in PUBLISHED.get(entry, {}):
                 value, source = PUBLISHED[entry][name]
-                cell += f" [{value:.3g}]<sup>{sources.index(source) + 1}</sup>"
+                cell += f" [{value:.3f}]<sup>{sources.index(source) + 1}</sup>"
             cells.append(cell)
         steps = figures.get("step")
         lines.append(f"| {ENTRIES[entry][2]} | {steps['mean']:.0f} |" if steps else f"| {ENTRIES[entry][2]} | – |")

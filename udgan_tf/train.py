@@ -231,6 +231,9 @@ class RunMonitor(keras.callbacks.Callback):
             return step // every > previous // every
 
         logs = {k: float(v) for k, v in (logs or {}).items()}
+        if self.training.get("minutes") is not None:  # the epoch count of a time budget says nothing
+            print(f"step {step}: {(time.time() - self.started) / 60:.1f} of {self.training['minutes']} minutes",
+                  flush=True)
         images = {}
         if crossed(self.training["image_every"]) or step == self.training["steps"]:
             images["traversal"] = np.asarray(traversal_summary_image(self.model, self.training["traversal_values"]))[0]
