@@ -13,7 +13,7 @@ score is the posterior mean, as in disentanglement_lib.
 import keras
 import tensorflow as tf
 
-from udgan_tf.distribution import apply_updates, multi_worker, replica_position
+from udgan_tf.distribution import apply_updates, replica_position, step_logs
 from udgan_tf.knobs import KnobLayout, parse_knobs
 from udgan_tf.networks.generator import check_resolution, infogan_cr_widths
 from udgan_tf.sampler_states import KNOB_SAMPLER_KEY, SavesSamplerStates
@@ -299,11 +299,7 @@ class BetaVAE(SavesSamplerStates, keras.Model):
         apply_updates(tape, updates)
         for tracker in self.metrics:
             tracker.update_state(result[tracker.name])
-        logs = {m.name: m.result() for m in self.metrics}
-        if multi_worker():
-            # Keras reduces multi-worker logs with reduce(MEAN, axis=0), which needs a dimension.
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs
+        return step_logs(self.metrics)
 
     # ------------------------------------------------------------------ saving
     def samplers(self):

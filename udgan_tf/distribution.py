@@ -41,3 +41,13 @@ def apply_updates(tape, updates):
     gradients = [global_mean_gradients(tape.gradient(objective, variables)) for objective, _, variables in updates]
     for (_, optimizer, variables), grads in zip(updates, gradients):
         optimizer.apply_gradients(zip(grads, variables))
+
+
+def step_logs(metrics):
+    """What a ``train_step`` returns: ``{tracker name: its result}``. Under multi-worker
+    training each value gets a dimension, because Keras reduces multi-worker logs with
+    ``reduce(MEAN, axis=0)``."""
+    logs = {m.name: m.result() for m in metrics}
+    if multi_worker():
+        logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+    return logs

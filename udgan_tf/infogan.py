@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from udgan_tf import losses
-from udgan_tf.distribution import apply_updates, multi_worker, replica_position
+from udgan_tf.distribution import apply_updates, replica_position, step_logs
 from udgan_tf.knobs import KnobLayout, parse_knobs
 from udgan_tf.networks import ConvEncoder, Generator
 from udgan_tf.stabilisers import Stabilisers, update_generator_average
@@ -299,11 +299,7 @@ class InfoGAN(SavesSamplerStates, keras.Model):
                                      self.stabilisers.generator_ema_decay)
         for tracker in self.metrics:
             tracker.update_state(result[tracker.name])
-        logs = {m.name: m.result() for m in self.metrics}
-        if multi_worker():
-            # Keras reduces multi-worker logs with reduce(MEAN, axis=0), which needs a dimension.
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs
+        return step_logs(self.metrics)
 
     # ------------------------------------------------------------------ saving
     def get_config(self):

@@ -2,7 +2,6 @@
 which code a pair of generated images shares."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from udgan_tf import losses

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from udgan_tf import losses
-from udgan_tf.distribution import apply_updates, multi_worker, replica_position
+from udgan_tf.distribution import apply_updates, replica_position, step_logs
 from udgan_tf.knobs import KnobLayout, adaptive_margin, build_quartet, knob_loss_name, parse_knobs
 from udgan_tf.networks import ConvEncoder, Generator, SiameseNetwork
 from udgan_tf.sampler_states import SavesSamplerStates
@@ -280,11 +280,7 @@ class UDGAN(SavesSamplerStates, keras.Model):
         drawn = tf.one_hot(quartets["knob_index"], len(self.knobs))
         for column, tracker in enumerate(self.knob_loss_trackers):
             tracker.update_state(result["contrastive_per_quartet"], sample_weight=drawn[:, column])
-        logs = {m.name: m.result() for m in self.metrics}
-        if multi_worker():
-            # Keras reduces multi-worker logs with reduce(MEAN, axis=0), which needs a dimension.
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs
+        return step_logs(self.metrics)
 
     # ------------------------------------------------------------------ saving
     def get_config(self):
