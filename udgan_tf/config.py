@@ -72,12 +72,6 @@ class ConfigError(ValueError):
     """A config that cannot be used; the message names the key and the fix."""
 
 
-def model_arguments(method=None):
-    """The allowed keys of ``model`` for ``method`` (default udgan): ``method`` and the
-    constructor arguments of its class."""
-    return methods.get_method(method).model_keys()
-
-
 def default_config():
     return {
         "dataset": {"name": "dsprites"},
