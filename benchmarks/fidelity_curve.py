@@ -41,6 +41,10 @@ from udgan_tf.runs import RunDirectory, atomic_write_text  # noqa: E402
 from udgan_tf.train import build_data, build_model  # noqa: E402
 
 
+#: UD-GAN's log names as the curve files have always called them.
+LOG_NAMES = {"contrastive_loss": "contrastive"}
+
+
 def measure(model, generator, data, oracle, real_features, num, seed):
     """Fidelity figures of one generator network (knobs ``[num, Z]`` -> images ``[num, 64, 64, 1]``),
     against the oracle features ``real_features [num, D]`` of real images."""
@@ -132,8 +136,8 @@ def main(argv=None):
         else:
             done = trained >= args.minutes * 60
         row = {"minutes": round(trained / 60, 2), "step": step,
-               "d_loss": float(logs["d_loss"]), "g_loss": float(logs["g_loss"]),
-               "contrastive": float(logs["contrastive_loss"]), "settings": args.set, "seed": args.seed,
+               **{LOG_NAMES.get(name, name): float(value) for name, value in logs.items()},  # the method's losses
+               "settings": args.set, "seed": args.seed,
                **measure_generators(model, data, oracle, real_features, args)}
         emit(row, out)
         next_mark += args.every * 60
