@@ -7,7 +7,7 @@ from udgan_tf import losses
 from udgan_tf.distribution import apply_updates, replica_position, step_logs
 from udgan_tf.knobs import KnobLayout, parse_knobs
 from udgan_tf.networks import ConvEncoder, Generator
-from udgan_tf.stabilisers import Stabilisers, update_generator_average
+from udgan_tf.stabilisers import Stabilisers, real_logits_with_r1, update_generator_average
 from udgan_tf.sampler_states import SavesSamplerStates
 
 #: Stabilisers that only mean something for UD-GAN's siamese networks and quartets.
@@ -217,15 +217,11 @@ class InfoGAN(SavesSamplerStates, keras.Model):
             (``d_loss`` + info_weight_discriminator * the mutual-information loss) and
             ``fake_outputs`` (D's logits and Q's codes of the generated images, reusable for G).
         """
-        gamma = self.stabilisers.discriminator_r1_weight
-        with tf.GradientTape(watch_accessed_variables=False) as input_tape:
-            input_tape.watch(real_images)
-            real_logits, _ = self.discriminator_outputs(real_images, training=training)
+        real_logits, penalty = real_logits_with_r1(
+            lambda images: self.discriminator_outputs(images, training=training)[0], real_images,
+            self.stabilisers.discriminator_r1_weight)
         fake_logits, predicted_codes = self.discriminator_outputs(fake_images, training=training)
-        d_loss = losses.non_saturating_discriminator_loss(real_logits, fake_logits)
-        if gamma > 0:
-            input_gradients = input_tape.gradient(real_logits, real_images)   # of sum(real_logits)
-            d_loss += losses.r1_penalty(tf.cast(input_gradients, tf.float32), gamma)
+        d_loss = losses.non_saturating_discriminator_loss(real_logits, fake_logits) + penalty
         info_loss = losses.mutual_information_loss(predicted_codes, codes)
         return {"d_loss": d_loss, "discriminator_objective": d_loss + self.info_weight_discriminator * info_loss,
                 "fake_outputs": (fake_logits, predicted_codes)}

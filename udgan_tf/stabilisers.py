@@ -20,6 +20,7 @@ import dataclasses
 
 import tensorflow as tf
 
+from udgan_tf import losses
 from udgan_tf.distribution import apply_updates
 
 NORMALIZATIONS = ("none", "batch")
@@ -150,6 +151,28 @@ def alternating_step(model, real_images, quartets):
     apply_updates(tape, updates)
     del tape
     return result
+
+
+def real_logits_with_r1(discriminate, real_images, gamma):
+    """D's logits on real images and the R1 penalty ``stabilisers.discriminator_r1_weight`` asks
+    for (``losses.r1_penalty``; 0 when gamma is 0, and then no input gradient is recorded: this
+    is the train step's hot path).
+
+    Args:
+        discriminate: images ``[N, R, R, C]`` -> float32 logits ``[N, 1]``.
+        real_images: ``[N, R, R, C]``.
+        gamma: float >= 0.
+
+    Returns:
+        ``(real_logits [N, 1], penalty scalar)``.
+    """
+    if gamma <= 0:
+        return discriminate(real_images), 0.0
+    with tf.GradientTape(watch_accessed_variables=False) as input_tape:
+        input_tape.watch(real_images)
+        real_logits = discriminate(real_images)
+    input_gradients = input_tape.gradient(real_logits, real_images)   # of sum(real_logits)
+    return real_logits, losses.r1_penalty(tf.cast(input_gradients, tf.float32), gamma)
 
 
 def update_generator_average(average, generator, step, decay):

@@ -8,7 +8,7 @@ from udgan_tf.distribution import apply_updates, replica_position, step_logs
 from udgan_tf.knobs import KnobLayout, adaptive_margin, build_quartet, knob_loss_name, parse_knobs
 from udgan_tf.networks import ConvEncoder, Generator, SiameseNetwork
 from udgan_tf.sampler_states import SavesSamplerStates
-from udgan_tf.stabilisers import Stabilisers, alternating_step, update_generator_average
+from udgan_tf.stabilisers import Stabilisers, alternating_step, real_logits_with_r1, update_generator_average
 
 KNOB_SAMPLING = ("per_quartet", "per_step")
 
@@ -198,16 +198,11 @@ class UDGAN(SavesSamplerStates, keras.Model):
         > 0. Returns ``(d_loss, fake_logits)``; ``fake_logits`` ``[N, 1]`` can be reused for G."""
         # Real and generated images go through D in separate batches (separate batch
         # statistics when D has batch normalisation).
-        gamma = self.stabilisers.discriminator_r1_weight
-        with tf.GradientTape(watch_accessed_variables=False) as input_tape:
-            input_tape.watch(real_images)
-            real_logits = tf.cast(self.discriminator(real_images, training=training), tf.float32)
+        real_logits, penalty = real_logits_with_r1(
+            lambda images: tf.cast(self.discriminator(images, training=training), tf.float32), real_images,
+            self.stabilisers.discriminator_r1_weight)
         fake_logits = tf.cast(self.discriminator(fake_images, training=training), tf.float32)
-        d_loss = losses.non_saturating_discriminator_loss(real_logits, fake_logits)
-        if gamma > 0:
-            input_gradients = input_tape.gradient(real_logits, real_images)   # of sum(real_logits)
-            d_loss += losses.r1_penalty(tf.cast(input_gradients, tf.float32), gamma)
-        return d_loss, fake_logits
+        return losses.non_saturating_discriminator_loss(real_logits, fake_logits) + penalty, fake_logits
 
     def generator_losses(self, fake_images, fake_logits, quartets, training=True):
         """G's adversarial loss, the contrastive loss (equation 2) and their sum (equation 3).
