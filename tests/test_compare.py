@@ -20,6 +20,14 @@ def test_an_unknown_method_lists_the_available_ones(capsys, tmp_path):
     assert not (tmp_path / "c").exists()
 
 
+@pytest.mark.parametrize("argv, message", [(["--seeds", "0"], "--seeds must be >= 1. Received: 0"),
+                                           (["--minutes", "-5"], "--minutes must be > 0. Received: -5.0")])
+def test_a_bad_budget_is_refused_before_training(capsys, tmp_path, argv, message):
+    assert compare.main([*argv, "--output-dir", str(tmp_path / "c")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
+
+
 def test_a_dataset_without_a_config_for_a_method_says_which_file_is_missing(capsys, tmp_path):
     code = compare.main(["--dataset", "mnist", "--methods", "beta_vae", "--output-dir", str(tmp_path / "c")])
     assert code == 2

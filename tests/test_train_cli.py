@@ -74,6 +74,7 @@ def test_finished_run_is_not_overwritten_silently(tmp_path, tiny_config_file, ca
     (["--set", "training.stepz=3"], "Allowed training keys: ['steps'"),
     (["--set", "model.knobs=[{name: x, guidance: center_of_mas_x}]"], "Unknown guidance 'center_of_mas_x'. Registered:"),
     (["--steps", "0"], "training.steps must be a positive integer. Received: 0"),
+    (["--minutes", "0"], "training.minutes must be a positive number of minutes (or null: no limit). Received: 0"),
     (["--batch-size", "-2"], "training.batch_size must be a positive integer. Received: -2"),
     (["--batch-size", "2"], "training.batch_size=2 makes no quartet: it must be >= model.stabilisers.real_images_per_quartet=4"),
     (["--set", "model.resolution=48"], "resolution must be a power of two >= 16. Received: resolution=48"),
