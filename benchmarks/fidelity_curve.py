@@ -37,7 +37,7 @@ from udgan_tf.evaluation.fidelity import precision_recall, shape_shares  # noqa:
 from udgan_tf.evaluation.generator_measures import knob_factor_matrix  # noqa: E402
 from udgan_tf.evaluation.knob_control import plausible_fraction, real_area_range  # noqa: E402
 from udgan_tf.evaluation.oracle import load_or_train_oracle  # noqa: E402
-from udgan_tf.runs import RunDirectory, atomic_write_text  # noqa: E402
+from udgan_tf.runs import RunDirectory, save_model_run  # noqa: E402
 from udgan_tf.train import build_data, build_model  # noqa: E402
 
 
@@ -142,7 +142,7 @@ def main(argv=None):
         emit(row, out)
         next_mark += args.every * 60
         if args.run_dir:
-            save_run(args.run_dir if done else f"{args.run_dir}_at{step}", config, model, step, trained)
+            save_model_run(args.run_dir if done else f"{args.run_dir}_at{step}", config, model, step, trained)
         if done:
             break
 
@@ -160,17 +160,6 @@ def measure_runs(run_dirs, args):
         model, run = load_model(run_dir), RunDirectory(run_dir)
         emit({"run_dir": run_dir, "minutes": training_minutes(run), "step": run.status().get("step"),
               **measure_generators(model, data, oracle, real_features, args)}, out)
-
-
-def save_run(path, config, model, step, seconds):
-    """A run directory (config, checkpoint, and a one-row history.csv holding the training
-    seconds) that ``python -m udgan_tf.evaluate`` reads."""
-    run = RunDirectory(path)
-    run.prepare(overwrite=True)
-    run.write_config(config)
-    run.save_checkpoint(model)
-    atomic_write_text(run.history_path, f"step,seconds\n{step},{seconds:.2f}\n")
-    run.write_status(status="finished", step=step, steps=step)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """python -m udgan_tf.compare: every method trained for the same minutes, scored alike, one report."""
 
 import json
+import shutil
 
 import pytest
 from PIL import Image
@@ -61,14 +62,29 @@ def test_compare_runs_end_to_end_on_a_tiny_budget_and_continues_after_a_rerun(tm
     assert "[3/3] beta-VAE (beta_vae), seed 0" in printed
     results = json.loads((out / "results.json").read_text())
     assert set(results["summary"]) == {"udgan_g", "infogan", "beta_vae"}
-    for figures in results["summary"].values():
+    for entry, figures in results["summary"].items():
         assert {"beta_vae_score", "factor_vae_score", "mig", "precision", "recall", "square"} <= set(figures)
         assert figures["step"]["mean"] > 0
+        assert len(results["curves"][compare.ENTRIES[entry][2]][0]) >= 1   # snapshots scored (first run)
     report = (out / "report.md").read_text()
     assert "| UD-GAN-G |" in report and "| InfoGAN |" in report and "![traversals](traversals.png)" in report
+    assert "0.05 minutes of training (cpu clock" in report
+    assert "- UD-GAN-G " in report and " on factor_vae_score: " in report   # the targets, held or missed
     assert Image.open(out / "traversals.png").size[0] > 600   # three panels side by side
-    # A rerun reuses the finished runs and evaluations instead of training again.
-    steps = {e: json.loads((out / e / "seed0" / "run.json").read_text())["step"] for e in results["summary"]}
+    assert "![curves](curves.png)" in report and Image.open(out / "curves.png").size[0] > 600
+    # Each method's record (config, scores, curve) and traversal grid: enough to rebuild the report.
+    record = json.loads((out / "infogan" / "seed0.json").read_text())
+    assert record["config"]["model"]["method"] == "infogan" and record["knobs"][:2] == ["code_1", "code_2"]
+    assert record["curve"][0]["minutes"] <= record["curve"][-1]["minutes"]
+    assert Image.open(out / "infogan" / "seed0.png").size[0] > 0
+    # A rerun reuses the records instead of training again, even without the run directories.
+    for entry in results["summary"]:
+        shutil.rmtree(out / entry / "seed0")
+    (out / "report.md").unlink()
     assert compare.main(argv) == 0
     assert "training for" in capsys.readouterr().out
-    assert {e: json.loads((out / e / "seed0" / "run.json").read_text())["step"] for e in steps} == steps
+    assert not (out / "infogan" / "seed0").exists() and (out / "report.md").exists()
+    # A record of another config is not silently reused.
+    changed = [*argv, "--set", "training.batch_size=16"]
+    assert compare.main(changed) == 2
+    assert "records a run of another config" in capsys.readouterr().err

@@ -103,3 +103,68 @@ def test_a_time_budget_ends_the_run_finished_before_its_steps(tmp_path, capsys):
     assert status["status"] == "finished" and 0 < status["step"] < 10 ** 6
     assert int(model.optimizer.iterations.numpy()) == status["step"]
     assert RunDirectory(run_dir).checkpoint_path.exists()
+
+
+class SteppingClock:
+    """Stands in for the ``time`` module in ``udgan_tf.train``: every reading is 3 s later."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def time(self):
+        self.now += 3.0
+        return self.now
+
+    process_time = time
+
+
+@pytest.mark.slow
+def test_a_resumed_run_counts_its_earlier_minutes_and_keeps_snapshots_on_the_clock(tmp_path, monkeypatch):
+    monkeypatch.setattr(train_lib, "time", SteppingClock())
+    run_dir = tmp_path / "run"
+    budget = {"minutes": 1.0, "snapshot_every_minutes": 0.25, "clock": "cpu"}
+    train_lib.train(tiny_config("beta_vae", steps=4, **budget), run_dir, verbose=0)
+    run = RunDirectory(run_dir)
+    seconds_before = run.history_seconds()
+    assert 0 < seconds_before < 60
+    # Resume a longer run of the same budget, as after a kill: its clock starts where the run's stopped.
+    run.write_status(status="running")
+    saved = yaml.safe_load(run.config_path.read_text())
+    saved["training"]["steps"] = 10 ** 6
+    run.write_config(saved)
+    stale = run.snapshot_dir / "step-999"    # a snapshot past the backup's step is trained again
+    stale.mkdir(parents=True)
+    (stale / "run.json").write_text('{"step": 999}')
+    model = train_lib.train(tiny_config("beta_vae", steps=10 ** 6, **budget), run_dir, verbose=0)
+    seconds = [float(row.split(",")[1]) for row in run.history_path.read_text().splitlines()[1:]]
+    assert seconds == sorted(seconds) and seconds[0] < seconds_before < seconds[-1]
+    assert 60 <= seconds[-1] < 75                         # the budget spans both processes
+    assert run.status()["status"] == "finished"
+    snapshots = run.snapshots()
+    assert not stale.exists()
+    steps = [snapshot.status()["step"] for snapshot in snapshots]
+    minutes = [snapshot.history_seconds() / 60 for snapshot in snapshots]
+    assert steps == sorted(steps) and len(steps) == 4      # at 15, 30, 45 and 60 training seconds
+    assert all(n * 0.25 <= m < n * 0.25 + 0.2 for n, m in zip(range(1, 5), minutes))
+    assert steps[-1] == int(model.optimizer.iterations.numpy())
+    assert type(load_model(snapshots[0].path)) is type(model)  # each snapshot is a run directory of its own
+
+
+def test_the_cpu_clock_counts_this_process_s_cpu_time_per_core_not_the_wall():
+    import time
+
+    cpu, wall = train_lib.TrainingClock("cpu", seconds_before=10.0), train_lib.TrainingClock("wall")
+    time.sleep(0.3)
+    assert wall.seconds() >= 0.3
+    assert 10.0 <= cpu.seconds() < 10.15       # sleeping takes no CPU time
+
+
+@pytest.mark.parametrize("training, message", [
+    ({"clock": "gpu"}, "training.clock must be one of ['wall', 'cpu']. Received: 'gpu'"),
+    ({"snapshot_every_minutes": 0}, "training.snapshot_every_minutes must be a positive number of minutes (or "
+                                    "null: no snapshots). Received: 0"),
+])
+def test_a_bad_clock_or_snapshot_interval_is_an_error_naming_the_key(training, message):
+    with pytest.raises(config_lib.ConfigError) as error:
+        tiny_config("beta_vae", **training)
+    assert message in str(error.value)

@@ -48,7 +48,11 @@ TRAINING_DEFAULTS = {
     "traversal_values": 9,    # columns of the traversal grid (knob values -1..1)
     "backup_every_steps": 500,  # steps between backups of the whole training state (resume after a crash)
     "minutes": None,          # a time budget: the run ends, finished, after this many minutes of training
+    "clock": "wall",          # what a training minute is: "wall" (the clock on the wall) or "cpu" (the process's
+                              # CPU time / the cores it may use: a budget other jobs on the machine do not eat)
+    "snapshot_every_minutes": None,  # keep the model every this many training minutes in snapshots/ (curves)
 }
+CLOCKS = ("wall", "cpu")
 ADAM_KEYS = ("learning_rate", "beta_1", "beta_2", "epsilon")
 SECTIONS = ("dataset", "model", "optimizers", "training")
 
@@ -227,10 +231,13 @@ def validate_config(config):
         value = config["training"][key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"training.{key} must be a positive integer. Received: {value!r}")
-    minutes = config["training"]["minutes"]
-    if minutes is not None and (not _is_number(minutes) or minutes <= 0):
-        raise ConfigError(f"training.minutes must be a positive number of minutes (or null: no limit). "
-                          f"Received: {minutes!r}")
+    for key, null in (("minutes", "no limit"), ("snapshot_every_minutes", "no snapshots")):
+        minutes = config["training"][key]
+        if minutes is not None and (not _is_number(minutes) or minutes <= 0):
+            raise ConfigError(f"training.{key} must be a positive number of minutes (or null: {null}). "
+                              f"Received: {minutes!r}")
+    if config["training"]["clock"] not in CLOCKS:
+        raise ConfigError(f"training.clock must be one of {list(CLOCKS)}. Received: {config['training']['clock']!r}")
     if not isinstance(config["dataset"].get("name"), str):
         raise ConfigError("dataset.name is required, e.g. dataset: {name: dsprites}.")
     stabilisers = _validate_model_values(config["model"], method)

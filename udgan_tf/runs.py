@@ -309,6 +309,33 @@ class RunDirectory:
         status = self.status() or {}
         return self.backup_path.exists() and status.get("status") != "finished"
 
+    def history_seconds(self):
+        """The training seconds of the last ``history.csv`` row (0.0 without one)."""
+        rows = self.history_path.read_text().strip().splitlines() if self.history_path.exists() else []
+        return float(rows[-1].split(",")[1]) if len(rows) > 1 else 0.0
+
+    @property
+    def snapshot_dir(self):
+        return self.path / "snapshots"
+
+    def snapshots(self):
+        """The run directories of the snapshots kept so far, by step."""
+        found = self.snapshot_dir.glob("step-*") if self.snapshot_dir.is_dir() else []
+        return sorted((RunDirectory(path) for path in found if (path / "run.json").exists()),
+                      key=lambda snapshot: snapshot.status()["step"])
+
+    def save_snapshot(self, model, step, seconds):
+        """Keeps the model of ``step`` (``seconds`` into training) as ``snapshots/step-<step>``,
+        a finished run directory of its own that ``load_model`` and ``evaluate`` read."""
+        save_model_run(self.snapshot_dir / f"step-{step}", self.read_config(), model, step, seconds)
+
+    def drop_snapshots_after(self, step):
+        """Removes the snapshots after ``step`` (a resumed run trains those steps again)."""
+        for snapshot in self.snapshots():
+            if snapshot.status()["step"] > step:
+                with writing(snapshot.path):
+                    shutil.rmtree(snapshot.path)
+
     def truncate_history(self, step):
         """Drops history rows after ``step`` (they are trained again after a resume)."""
         if not self.history_path.exists():
@@ -316,6 +343,17 @@ class RunDirectory:
         rows = self.history_path.read_text().splitlines()
         kept = rows[:1] + [row for row in rows[1:] if int(row.split(",")[0]) <= step]
         atomic_write_text(self.history_path, "\n".join(kept) + "\n")
+
+
+def save_model_run(path, config, model, step, seconds):
+    """Writes ``model`` at ``step`` as a finished run directory at ``path``: its config, a
+    checkpoint and a one-row ``history.csv`` holding the training seconds. Replaces one there."""
+    run = RunDirectory(path)
+    run.prepare(overwrite=True)
+    run.write_config(config)
+    run.save_checkpoint(model)
+    atomic_write_text(run.history_path, f"step,seconds\n{step},{seconds:.2f}\n")
+    run.write_status(status="finished", step=step, steps=step)
 
 
 def load_model(run_dir, compile=False):

@@ -13,6 +13,7 @@ import datetime
 import io
 import json
 import math
+import os
 import pathlib
 import signal
 import sys
@@ -182,24 +183,50 @@ def build_model(config):
     return model
 
 
+class TrainingClock:
+    """Seconds of training since ``fit`` began, plus ``seconds_before`` (those of the steps
+    before a resume, so a time budget spans the restarts of one run).
+
+    ``kind`` "wall" reads the wall clock; "cpu" the process's CPU time divided by the cores
+    it may use, so that two runs given the same minutes get the same share of this machine
+    even when other jobs run beside one of them (they then take longer on the wall).
+    """
+
+    def __init__(self, kind="wall", seconds_before=0.0):
+        if kind == "wall":
+            self.read = time.time
+        else:
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+            self.read = lambda: time.process_time() / cores
+        self.started = self.read()
+        self.seconds_before = seconds_before
+
+    def seconds(self):
+        return self.seconds_before + self.read() - self.started
+
+
 class RunMonitor(keras.callbacks.Callback):
     """Writes scalars and traversal grids to TensorBoard, ``history.csv`` rows,
     checkpoints and backups, all keyed by the training step (not the Keras epoch).
 
     ``stop_requested`` (set by the SIGTERM handler) stops ``fit`` after the current step.
     ``backup_step`` is the step of the backup on disk (None before the first one).
+    With ``training.snapshot_every_minutes`` the model is also kept every so many training
+    minutes as a run directory of its own in ``snapshots/`` (``RunDirectory.save_snapshot``).
     """
 
-    def __init__(self, run, training, backup_step=None):
+    def __init__(self, run, training, backup_step=None, seconds_before=0.0):
         super().__init__()
         self.run = run
         self.training = training
         self.events = EventFile(run.log_dir)
-        self.started = time.time()
+        self.clock = TrainingClock(training.get("clock", "wall"), seconds_before)
         self.stop_requested = False
         self.budget_reached = False   # training.minutes have passed: the run ends here, finished
         self.backup_step = backup_step
         self.previous_step = None
+        every = training.get("snapshot_every_minutes")
+        self.next_snapshot = None if every is None else (seconds_before // (60 * every) + 1) * 60 * every
 
     @property
     def step(self):
@@ -216,7 +243,7 @@ class RunMonitor(keras.callbacks.Callback):
                 raise TrainingDiverged(f"{name} is {float(value)} at step {self.step}: training stopped; {backup}. "
                                        "Lower the learning rates or model.contrastive_weight.")
         minutes = self.training.get("minutes")
-        if minutes is not None and time.time() - self.started >= 60.0 * minutes:
+        if minutes is not None and self.clock.seconds() >= 60.0 * minutes:
             self.budget_reached = True
         if self.stop_requested or self.budget_reached:
             self.model.stop_training = True
@@ -231,14 +258,19 @@ class RunMonitor(keras.callbacks.Callback):
             return step // every > previous // every
 
         logs = {k: float(v) for k, v in (logs or {}).items()}
+        seconds = self.clock.seconds()
         if self.training.get("minutes") is not None:  # the epoch count of a time budget says nothing
-            print(f"step {step}: {(time.time() - self.started) / 60:.1f} of {self.training['minutes']} minutes",
-                  flush=True)
+            print(f"step {step}: {seconds / 60:.1f} of {self.training['minutes']} minutes"
+                  + (" (CPU clock)" if self.training.get("clock") == "cpu" else ""), flush=True)
         images = {}
         if crossed(self.training["image_every"]) or step == self.training["steps"]:
             images["traversal"] = np.asarray(traversal_summary_image(self.model, self.training["traversal_values"]))[0]
         self.events.write(step, logs, images)
-        self._append_history(step, logs)
+        self._append_history(step, seconds, logs)
+        if self.next_snapshot is not None and seconds >= self.next_snapshot:
+            self.run.save_snapshot(self.model, step, seconds)
+            every = 60 * self.training["snapshot_every_minutes"]
+            self.next_snapshot = (seconds // every + 1) * every
         if crossed(self.training["checkpoint_every"]):
             self.run.save_checkpoint(self.model)
             self.run.write_status(step=step)
@@ -251,12 +283,12 @@ class RunMonitor(keras.callbacks.Callback):
         self.run.save_backup(self.model)
         self.backup_step = self.step
 
-    def _append_history(self, step, logs):
+    def _append_history(self, step, seconds, logs):
         row = io.StringIO()
         writer = csv.writer(row)
         if not self.run.history_path.exists():
             writer.writerow(["step", "seconds", *sorted(logs)])
-        writer.writerow([step, round(time.time() - self.started, 2), *(logs[k] for k in sorted(logs))])
+        writer.writerow([step, round(seconds, 2), *(logs[k] for k in sorted(logs))])
         append_text(self.run.history_path, row.getvalue())
 
 
@@ -339,12 +371,14 @@ def _train(config, output_dir, overwrite, verbose, strategy):
     try:
         if resume:
             run.truncate_history(step)
+            run.drop_snapshots_after(step)
         else:
             run.prepare(overwrite=overwrite)
             run.write_config(config)
             run.write_status(status="running", step=0, steps=training["steps"],
                              started=datetime.datetime.now().isoformat(timespec="seconds"))
-        monitor = RunMonitor(run, training, backup_step=step if resume else None)
+        monitor = RunMonitor(run, training, backup_step=step if resume else None,
+                             seconds_before=run.history_seconds() if resume else 0.0)
         monitor.set_model(model)  # fit sets it too; a run resumed at its last step runs no fit
     except RunWriteError as error:
         if not resume:
@@ -383,9 +417,12 @@ def _train(config, output_dir, overwrite, verbose, strategy):
 
 
 def _with_new_defaults(saved):
-    """A run directory's config with the keys added since it was written (``training.minutes``)
-    at their defaults, so a run of an older version still resumes."""
+    """A run directory's config with the keys added since it was written (``training.minutes``,
+    ``clock``, ``snapshot_every_minutes``) at their defaults, so a run of an older version still
+    resumes."""
     saved["training"].setdefault("minutes", None)
+    saved["training"].setdefault("clock", "wall")
+    saved["training"].setdefault("snapshot_every_minutes", None)
     return saved
 
 
