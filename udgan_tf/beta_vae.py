@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from udgan_tf.distribution import apply_updates, replica_position, step_logs
+from udgan_tf.editing import EditsImages
 from udgan_tf.knobs import KnobLayout, parse_knobs
 from udgan_tf.networks.generator import check_resolution, infogan_cr_widths
 from udgan_tf.sampler_states import KNOB_SAMPLER_KEY, SavesSamplerStates
@@ -146,7 +147,7 @@ class KnobDecoder(keras.Model):
 
 # ---------------------------------------------------------------------- the model
 @keras.saving.register_keras_serializable("udgan_tf")
-class BetaVAE(SavesSamplerStates, keras.Model):
+class BetaVAE(SavesSamplerStates, EditsImages, keras.Model):
     """beta-VAE (Higgins et al. 2017) with disentanglement_lib's networks, as a baseline to UD-GAN.
 
     The encoder gives the posterior q(z | x) = N(mean, diag(exp(logvar))); each training step

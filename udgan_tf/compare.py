@@ -103,7 +103,7 @@ def run_entry(entry, config, run_dir, record_path, measures, num_points, oracle_
     reused as it is, without the run directory (records are small enough to commit, so a
     comparison can grow over several machines). Returns the record."""
     from udgan_tf.evaluation.traversal import tile, traversal_grid
-    from udgan_tf.runs import RunDirectory, atomic_write_bytes, atomic_write_text, load_model
+    from udgan_tf.runs import RunDirectory, atomic_write_bytes, atomic_write_text, load_model, png_bytes
     from udgan_tf.train import train
 
     config = json.loads(json.dumps(config))
@@ -128,23 +128,11 @@ def run_entry(entry, config, run_dir, record_path, measures, num_points, oracle_
         curve.append({"minutes": point["training_minutes"], **figures_of(point)})
     model = load_model(run.path)
     grid = tile(traversal_grid(model, 9, seed=0))
-    atomic_write_bytes(record_path.with_suffix(".png"), _png_bytes(grid))
+    atomic_write_bytes(record_path.with_suffix(".png"), png_bytes(grid))
     record = {"entry": entry, "seed": seed, "config": config, "results": results, "curve": curve,
               "knobs": [knob.name for knob in model.knobs]}
     atomic_write_text(record_path, json.dumps(record, indent=2))
     return record
-
-
-def _png_bytes(image):
-    """float ``[H, W, C]`` in [0, 1] -> PNG bytes."""
-    import io
-
-    from PIL import Image
-
-    pixels = np.clip(np.round(255 * np.asarray(image)), 0, 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 #: the number each metric's result dict is scored by

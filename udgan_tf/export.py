@@ -16,7 +16,15 @@ generate_png       ``knobs`` float32 ``[batch, Z]``                 ``png_bytes`
 traverse           ``knobs`` ``[Z]``, ``knob`` string, ``values``    ``images`` ``[K, H, W, C]``
                    ``[K]``
 embed              ``images`` float32 ``[batch, H, W, C]``          one float32 ``[batch, dim]`` per knob
+invert             ``images``                                       ``knobs`` ``[batch, Z]``,
+                                                                    ``reconstruction`` (G(knobs))
+edit               ``images``; one float32 ``[batch, width]`` per   ``images``: G(clip(E(images) + deltas))
+                   knob, by name: the value to add
 =================  ===============================================  ====================================
+
+``invert`` and ``edit`` are there when the run has a knob encoder (``python -m
+udgan_tf.inversion``): they run the encoder alone, without the per-image refinement of
+``model.invert(refine_steps=...)``.
 
 The graph refuses NaN or infinite values, a wrong width or image shape, an unknown
 knob name and a batch above ``max_batch_size`` with ``INVALID_ARGUMENT`` and a
@@ -86,6 +94,7 @@ class ServingModule:
         self.image_shape = (model.resolution, model.resolution, model.channels)
         self.max_batch_size = max_batch_size
         self._model = model
+        self.encoder = model.knob_encoder       # None without python -m udgan_tf.inversion
         self.knob_names = tf.constant([knob.name for knob in self.knobs])
         self.knob_starts = tf.constant([s.start for s in self.layout.latent_slices], tf.int32)
         self.knob_widths = tf.constant([knob.width for knob in self.knobs], tf.int32)
@@ -94,8 +103,23 @@ class ServingModule:
         knobs = _checked_knobs(knobs, self.layout.latent_dim, self.max_batch_size)
         return self.generator(knobs, training=False)
 
+    def checked_images(self, images):
+        """``images [batch, H, W, C]`` validated in the graph: shape, batch size, finite values."""
+        shape = ", ".join(map(str, self.image_shape))
+        checks = [tf.debugging.assert_equal(_shape(images)[1:], self.image_shape,
+                                            message=f"images must have shape [batch, {shape}]"),
+                  tf.debugging.assert_less_equal(_shape(images)[0], self.max_batch_size,
+                                                 message=f"batch larger than max_batch_size {self.max_batch_size}")]
+        with tf.control_dependencies(checks):
+            return tf.debugging.assert_all_finite(images, "images contain NaN or infinite values")
+
+    @property
+    def signature_names(self):
+        """The signatures this export has: the generation ones, and invert/edit with a knob encoder."""
+        return contract.SIGNATURES + (contract.EDITING_SIGNATURES if self.encoder is not None else ())
+
     def signatures(self):
-        """The five ``tf.function``s, traced, keyed by signature name."""
+        """The ``tf.function``s of ``signature_names``, traced, keyed by signature name."""
         width = self.layout.latent_dim
         knobs_spec = tf.TensorSpec([None, width], tf.float32, name=contract.KNOBS)
 
@@ -134,21 +158,33 @@ class ServingModule:
             grid = tf.where(swept[None], tf.tile(values[:, None], [1, width]), base)
             return {contract.IMAGES: self.images(grid)}
 
-        @tf.function(input_signature=[tf.TensorSpec([None, *self.image_shape], tf.float32, name=contract.IMAGES)])
+        images_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name=contract.IMAGES)
+
+        @tf.function(input_signature=[images_spec])
         def embed(images):
-            shape = ", ".join(map(str, self.image_shape))
-            checks = [tf.debugging.assert_equal(_shape(images)[1:], self.image_shape,
-                                                message=f"images must have shape [batch, {shape}]"),
-                      tf.debugging.assert_less_equal(_shape(images)[0], self.max_batch_size,
-                                                     message=f"batch larger than max_batch_size {self.max_batch_size}")]
-            with tf.control_dependencies(checks):
-                images = tf.debugging.assert_all_finite(images, "images contain NaN or infinite values")
-            embedding = self._model.embed(images, training=False)
+            embedding = self._model.embed(self.checked_images(images), training=False)
             return {knob.name: embedding[:, piece]
                     for knob, piece in zip(self.knobs, self.layout.embedding_slices)}
 
         functions = {contract.SERVING_DEFAULT: serving_default, contract.GENERATE_BY_KNOB: generate_by_knob,
                      contract.GENERATE_PNG: generate_png, contract.TRAVERSE: traverse, contract.EMBED: embed}
+        if self.encoder is not None:
+            @tf.function(input_signature=[images_spec])
+            def invert(images):
+                knobs = self.encoder(self.checked_images(images), training=False)
+                return {contract.KNOBS: knobs, contract.RECONSTRUCTION: self.generator(knobs, training=False)}
+
+            @tf.function(input_signature=[images_spec, *by_knob_specs])
+            def edit(images, *deltas):
+                images = self.checked_images(images)
+                checks = [tf.debugging.assert_equal(_shape(delta)[0], _shape(images)[0],
+                                                    message=f"{knob.name} must have one row per image")
+                          for knob, delta in zip(self.knobs, deltas)]
+                with tf.control_dependencies(checks):
+                    moved = self.encoder(images, training=False) + tf.concat(deltas, axis=1)
+                return {contract.IMAGES: self.images(tf.clip_by_value(moved, *VALUE_RANGE))}
+
+            functions.update({contract.INVERT: invert, contract.EDIT: edit})
         for function in functions.values():
             function.get_concrete_function()
         return functions
@@ -160,7 +196,7 @@ class ServingModule:
             "value_range": list(VALUE_RANGE),
             "max_batch_size": self.max_batch_size,
             "image_shape": list(self.image_shape),
-            "signatures": list(contract.SIGNATURES),
+            "signatures": list(self.signature_names),
         }
 
 
@@ -177,9 +213,12 @@ def warmup_requests(module, model_name, include_traverse=True):
         contract.TRAVERSE: {contract.KNOBS: knobs[0], contract.KNOB: np.array(module.knobs[-1].name.encode()),
                             contract.VALUES: np.linspace(-1, 1, 3, dtype=np.float32)},
         contract.EMBED: {contract.IMAGES: np.full((2, *module.image_shape), 0.5, np.float32)},
+        contract.INVERT: {contract.IMAGES: np.full((2, *module.image_shape), 0.5, np.float32)},
+        contract.EDIT: {contract.IMAGES: np.full((2, *module.image_shape), 0.5, np.float32),
+                        **{k.name: np.full((2, k.width), 0.25, np.float32) for k in module.knobs}},
     }
     logs = []
-    for name in contract.SIGNATURES:
+    for name in module.signature_names:
         if name == contract.TRAVERSE and not include_traverse:
             continue
         request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=model_name, signature_name=name))
@@ -264,7 +303,11 @@ def main(argv=None):
         print(f"error: the export stopped: {error}. No version was written (the partial one was removed); "
               f"{error.remedy}, or pass another --export-base, then rerun the same command.", file=sys.stderr)
         return 3
-    print(f"Exported to {path} (signatures: {', '.join(contract.SIGNATURES)})")
+    names = json.loads((path / "assets.extra" / "knobs.json").read_text())["signatures"]
+    print(f"Exported to {path} (signatures: {', '.join(names)})")
+    if contract.INVERT not in names:
+        print(f"No knob encoder in {pathlib.Path(args.run_dir) / 'inversion'}: invert and edit are not exported. "
+              f"Train one with python -m udgan_tf.inversion --run-dir {args.run_dir}, then export again.")
     return 0
 
 

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from udgan_tf import losses
 from udgan_tf.distribution import apply_updates, replica_position, step_logs
+from udgan_tf.editing import EditsImages
 from udgan_tf.knobs import KnobLayout, parse_knobs
 from udgan_tf.networks import ConvEncoder, Generator
 from udgan_tf.stabilisers import Stabilisers, real_logits_with_r1, update_generator_average
@@ -15,7 +16,7 @@ SIAMESE_ONLY_STABILISERS = ("siamese_spectral_norm", "siamese_hidden_units", "re
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
-class InfoGAN(SavesSamplerStates, keras.Model):
+class InfoGAN(SavesSamplerStates, EditsImages, keras.Model):
     """InfoGAN with continuous codes (Chen et al. 2016), UD-GAN's interface and networks.
 
     Every knob is a continuous code c ~ Unif(-1, 1) (the package's knob range; InfoGAN-CR's

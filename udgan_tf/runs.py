@@ -192,7 +192,7 @@ class EventFile:
             height, width = image.shape[:2]
             summary.value.add(tag=tag, metadata=image_metadata.create_summary_metadata(None, None),
                               tensor=tensor_util.make_tensor_proto([str(width).encode(), str(height).encode(),
-                                                                    _png(image)]))
+                                                                    png_bytes(image)]))
         self._append(step=step, summary=summary)
 
     def _append(self, **fields):
@@ -205,8 +205,8 @@ class EventFile:
                      + struct.pack("<I", masked_crc32c(data)))
 
 
-def _png(image):
-    """PNG bytes of a float image in [0, 1], quantised as ``tf.image.convert_image_dtype`` does."""
+def png_bytes(image):
+    """PNG bytes of a float image ``[H, W, C]`` in [0, 1], quantised as ``tf.image.convert_image_dtype`` does."""
     from PIL import Image
 
     pixels = np.clip(np.asarray(image, np.float32) * 255.5, 0, 255).astype(np.uint8)
@@ -363,8 +363,11 @@ def load_model(run_dir, compile=False):
     Example:
         >>> model = load_model("runs/quickstart")
         >>> images = model(model.sample_knobs(4))      # [4, 64, 64, 1] in [0, 1]
+        >>> knobs = model.invert(images)               # with a knob encoder (udgan_tf.inversion)
     """
     from udgan_tf import methods
+    from udgan_tf.editing import attach_encoder
+    from udgan_tf.inversion import load_encoder
     from udgan_tf.stabilisers import upgrade_flat_model_config
 
     run = RunDirectory(run_dir)
@@ -380,4 +383,7 @@ def load_model(run_dir, compile=False):
     if compile:
         model.compile()
     model.load_weights(run.checkpoint_path)
+    encoder = load_encoder(run.path, model)       # python -m udgan_tf.inversion trains it
+    if encoder is not None:
+        attach_encoder(model, encoder)
     return model

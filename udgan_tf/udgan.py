@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from udgan_tf import losses
 from udgan_tf.distribution import apply_updates, replica_position, step_logs
+from udgan_tf.editing import EditsImages
 from udgan_tf.knobs import KnobLayout, adaptive_margin, build_quartet, knob_loss_name, parse_knobs
 from udgan_tf.networks import ConvEncoder, Generator, SiameseNetwork
 from udgan_tf.sampler_states import SavesSamplerStates
@@ -14,7 +15,7 @@ KNOB_SAMPLING = ("per_quartet", "per_step")
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
-class UDGAN(SavesSamplerStates, keras.Model):
+class UDGAN(SavesSamplerStates, EditsImages, keras.Model):
     """UD-GAN (unguided knobs) and UD-GAN-G (guided knobs) in one model.
 
     Owns the generator G, the discriminator D and the siamese networks phi_i. Each

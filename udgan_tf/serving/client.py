@@ -12,11 +12,15 @@ generate_by_knob    <knob name> float32 [batch, w], one per knob     images floa
 generate_png        knobs float32 [batch, D]                         png_bytes string [batch] (PNG files)
 traverse            knobs float32 [D], knob string [], values [K]    images float32 [K, H, W, C]
 embed               images float32 [batch, H, W, C]                  <knob name> float32 [batch, embedding_dim]
+invert              images float32 [batch, H, W, C]                  knobs [batch, D], reconstruction (images)
+edit                images, <knob name> float32 [batch, w] to add    images float32 [batch, H, W, C]
 ==================  ===============================================  ===========================================
+
+(``invert`` and ``edit`` when the run was exported with a knob encoder, ``udgan_tf.inversion``.)
 
 ``GrpcClient`` talks to TF Serving's gRPC port (8500), ``RestClient`` to its REST port (8501);
 both have ``predict(signature_name, inputs)``, ``metadata()`` and the shortcuts ``generate``,
-``generate_by_knob``, ``traverse``, ``embed`` and ``generate_png``. Every failure (server not
+``generate_by_knob``, ``traverse``, ``embed``, ``generate_png``, ``invert`` and ``edit``. Every failure (server not
 reachable, timeout, request rejected by the model) raises ``ServingError`` with a readable message.
 
 Command line (gRPC)::
@@ -24,14 +28,18 @@ Command line (gRPC)::
     python -m udgan_tf.serving.client --server localhost:8500 --model udgan \\
         --knob size=0.8 [--knob NAME=V1,V2 ...] [--seed 0] --out size.png
     python -m udgan_tf.serving.client --model udgan --traverse size --values 8 --out sweep.png
+    python -m udgan_tf.serving.client --model udgan --image in.png --knob size=+0.5 --out edited.png
 
 Knob names and widths come from the ``generate_by_knob`` signature in the model's metadata.
 Knobs not given with ``--knob`` are drawn uniformly in [-1, 1] from ``--seed``; a knob of width
 ``w`` takes one value (used for all ``w`` dimensions) or ``w`` comma-separated values. With
 ``--traverse NAME`` the picture is one row of ``--values`` images sweeping that knob (all of its
 dimensions) from -1 to 1 with the other knobs fixed. Images are upscaled with nearest-neighbour
-so each is at least 256 px. Exit status 2 with ``error: ...`` on stderr for a bad knob or a
-serving failure.
+so each is at least 256 px. With ``--image FILE`` the picture is that image edited on the server
+(``edit``): each ``--knob`` value is then added to the image's own knob value, and the image is
+read as ``udgan_tf.editing.read_image`` reads it (resized to the model's resolution; a wrong
+channel count, an empty or a non-image file is an error). Exit status 2 with ``error: ...`` on
+stderr for a bad knob, a bad image or a serving failure.
 """
 
 import argparse
@@ -121,6 +129,15 @@ class _Client:
         """knobs float32 [batch, D] -> list of ``batch`` PNG files (bytes)."""
         outputs = self.predict(contract.GENERATE_PNG, {contract.KNOBS: knobs})
         return [bytes(png) for png in np.ravel(outputs[contract.PNG_BYTES])]
+
+    def invert(self, images):
+        """images float32 [batch, H, W, C] -> (knobs float32 [batch, D], reconstruction [batch, H, W, C])."""
+        outputs = self.predict(contract.INVERT, {contract.IMAGES: images})
+        return outputs[contract.KNOBS], outputs[contract.RECONSTRUCTION]
+
+    def edit(self, images, **deltas):
+        """images float32 [batch, H, W, C], name=float32 [batch, w] to add for every knob -> images."""
+        return self.predict(contract.EDIT, {contract.IMAGES: images, **deltas})[contract.IMAGES]
 
     def __enter__(self):
         return self
@@ -332,6 +349,34 @@ def knob_batch(widths, knobs=(), traverse=None, values=8, seed=None):
     return batch
 
 
+def edit_deltas(widths, knobs=()):
+    """The ``edit`` inputs but the image: {name: float32 [1, w]}, 0 for the knobs not given."""
+    deltas = {name: np.zeros((1, width), np.float32) for name, width in widths.items()}
+    deltas.update((name, value[None, :]) for name, value in (parse_knob(text, widths) for text in knobs))
+    return deltas
+
+
+def read_served_image(client, path):
+    """The image file ``path`` as the served model's input, float32 [1, H, W, C]; the shape comes
+    from the ``edit`` signature (UsageError for a bad image, ServingError without ``edit``)."""
+    from udgan_tf.editing import ImageError, read_image
+
+    signatures = client.metadata()
+    if contract.EDIT not in signatures:
+        raise ServingError(f"model {client.model_name!r} has no {contract.EDIT} signature (it has: "
+                           f"{', '.join(signatures)}): export a run with a knob encoder (python -m "
+                           "udgan_tf.inversion) to edit images")
+    height, width, channels = signatures[contract.EDIT]["inputs"][contract.IMAGES]["shape"][1:]
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+        return read_image(data, height, channels)[None]
+    except OSError as error:
+        raise UsageError(f"--image {path}: {error.strerror}") from None
+    except ImageError as error:
+        raise UsageError(f"--image {path}: {error}") from None
+
+
 def save_png(images, path, min_size=256):
     """images float [N, H, W, C] in [0, 1] -> one PNG: the N images in a row, 1-px grey gaps,
     upscaled with nearest-neighbour so each image is at least ``min_size`` px. Returns (width, height)."""
@@ -368,6 +413,8 @@ def build_parser():
     parser.add_argument("--values", type=_positive, default=8, metavar="K", help="images in a traversal (default 8)")
     parser.add_argument("--seed", type=int, default=None, help="seed for the knobs not set with --knob")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the server (default 10)")
+    parser.add_argument("--image", metavar="FILE", help="edit this image instead (the edit signature): each --knob "
+                                                        "value is added to the image's own")
     parser.add_argument("--out", required=True, metavar="FILE.png", help="where to write the PNG")
     return parser
 
@@ -376,8 +423,12 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         with GrpcClient(args.server, args.model, timeout=args.timeout) as client:
-            batch = knob_batch(knob_widths(client), args.knob, args.traverse, args.values, args.seed)
-            images = client.generate_by_knob(**batch)
+            widths = knob_widths(client)
+            if args.image is not None:
+                images = client.edit(read_served_image(client, args.image), **edit_deltas(widths, args.knob))
+            else:
+                images = client.generate_by_knob(**knob_batch(widths, args.knob, args.traverse, args.values,
+                                                              args.seed))
         size = save_png(images, args.out)
     except (ServingError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
