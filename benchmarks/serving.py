@@ -8,8 +8,9 @@ gRPC PredictionService of ``tests/serving_fakes.py`` (the TF Serving look-alike;
 the TF Serving binary cannot be installed here) on a localhost port, called through
 ``udgan_tf.serving.GrpcClient``. Each round measures, path after path: latency at
 batch 1 (p50, p99 over ``--requests`` calls) and throughput at batch 64 (images/s
-over ``--requests // 4`` calls). The median round is reported; target: gRPC
-throughput at batch 64 >= 0.8 x the direct call. The last line printed is JSON;
+over ``--requests // 4`` calls), for ``serving_default`` and, when the run has a knob
+encoder, ``invert`` and ``edit``. The median round is reported; target: gRPC throughput
+at batch 64 >= 0.8 x the direct call. The last line printed is JSON;
 --write puts a table into BENCHMARKS.md.
 """
 
@@ -33,24 +34,40 @@ import tensorflow as tf  # noqa: E402
 from serving_fakes import serve  # noqa: E402
 from udgan_tf.export import export_run  # noqa: E402
 from udgan_tf.serving import GrpcClient  # noqa: E402
+from udgan_tf.serving import signatures as contract  # noqa: E402
 
 
-def latencies(call, knobs, count):
-    """Seconds per call of ``call(knobs)``, ``count`` times after one warm-up call."""
-    call(knobs)
+def latencies(call, inputs, count):
+    """Seconds per call of ``call(inputs)``, ``count`` times after one warm-up call."""
+    call(inputs)
     times = []
     for _ in range(count):
         start = time.perf_counter()
-        call(knobs)
+        call(inputs)
         times.append(time.perf_counter() - start)
     return np.array(times)
 
 
-def measure(call, width, requests, rng):
-    single = latencies(call, rng.uniform(-1, 1, (1, width)).astype(np.float32), requests)
-    batch = latencies(call, rng.uniform(-1, 1, (64, width)).astype(np.float32), max(1, requests // 4))
+def measure(call, inputs_of_batch, requests):
+    """Latency at batch 1 and throughput at batch 64 of ``call`` (inputs from ``inputs_of_batch(n)``)."""
+    single = latencies(call, inputs_of_batch(1), requests)
+    batch = latencies(call, inputs_of_batch(64), max(1, requests // 4))
     return {"p50_ms": 1e3 * float(np.percentile(single, 50)), "p99_ms": 1e3 * float(np.percentile(single, 99)),
             "images_per_s": 64 / float(np.mean(batch))}
+
+
+def signature_inputs(name, info, rng):
+    """{batch size -> the inputs of signature ``name``}: random knobs, or mid-grey images and zero deltas."""
+    width = sum(k["width"] for k in info["knobs"])
+    if name == contract.SERVING_DEFAULT:
+        return lambda n: {contract.KNOBS: rng.uniform(-1, 1, (n, width)).astype(np.float32)}
+
+    def images_and_deltas(n):
+        inputs = {contract.IMAGES: rng.uniform(0, 1, (n, *info["image_shape"])).astype(np.float32)}
+        if name == contract.EDIT:
+            inputs.update({k["name"]: np.zeros((n, k["width"]), np.float32) for k in info["knobs"]})
+        return inputs
+    return images_and_deltas
 
 
 def main(argv=None):
@@ -62,42 +79,53 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     path = export_run(args.run_dir, tempfile.mkdtemp(prefix="udgan_serving_"), "udgan")
-    width = json.loads((path / "assets.extra" / "knobs.json").read_text())["knobs"]
-    width = sum(k["width"] for k in width)
-    direct_fn = tf.saved_model.load(str(path)).signatures["serving_default"]
+    info = json.loads((path / "assets.extra" / "knobs.json").read_text())
+    names = [name for name in (contract.SERVING_DEFAULT, contract.INVERT, contract.EDIT) if name in info["signatures"]]
+    loaded = tf.saved_model.load(str(path))
 
-    def direct(knobs):
-        return direct_fn(knobs=tf.constant(knobs))["images"].numpy()
+    def direct(name):
+        function = loaded.signatures[name]
+        return lambda inputs: {k: v.numpy() for k, v in function(**{n: tf.constant(a) for n, a in inputs.items()}).items()}
 
     server, port = serve(path, "udgan")
     rng = np.random.default_rng(0)
-    rounds = {"direct": [], "grpc": []}
+    rounds = {(name, way): [] for name in names for way in ("direct", "grpc")}
     with GrpcClient(f"localhost:{port}", "udgan", timeout=60.0) as client:
         for _ in range(args.rounds):
-            rounds["direct"].append(measure(direct, width, args.requests, rng))
-            rounds["grpc"].append(measure(client.generate, width, args.requests, rng))
+            for name in names:
+                inputs = signature_inputs(name, info, rng)
+                rounds[name, "direct"].append(measure(direct(name), inputs, args.requests))
+                rounds[name, "grpc"].append(measure(lambda x, name=name: client.predict(name, x), inputs,
+                                                    args.requests))
     server.stop(None)
-    result = {path_name: {key: statistics.median(r[key] for r in values) for key in values[0]}
-              for path_name, values in rounds.items()}
-    result["grpc_over_direct_throughput"] = result["grpc"]["images_per_s"] / result["direct"]["images_per_s"]
+    median = {key: {k: statistics.median(r[k] for r in values) for k in values[0]} for key, values in rounds.items()}
+    result = {name: {way: median[name, way] for way in ("direct", "grpc")} for name in names}
+    for name in names:
+        result[name]["grpc_over_direct_throughput"] = (result[name]["grpc"]["images_per_s"]
+                                                       / result[name]["direct"]["images_per_s"])
+    # The names the generation figures have always had:
+    result.update(direct=result[contract.SERVING_DEFAULT]["direct"], grpc=result[contract.SERVING_DEFAULT]["grpc"],
+                  grpc_over_direct_throughput=result[contract.SERVING_DEFAULT]["grpc_over_direct_throughput"])
 
     if args.write:
         from report import update_section
 
-        ratio = result["grpc_over_direct_throughput"]
+        rows = "".join(f"| {name} | {way} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | {r['images_per_s']:,.0f} images/s |\n"
+                       for name in names for way, r in ((w, result[name][w]) for w in ("direct", "grpc")))
+        ratios = "; ".join(f"{name} {result[name]['grpc_over_direct_throughput']:.2f}"
+                           f" ({'met' if result[name]['grpc_over_direct_throughput'] >= 0.8 else 'NOT met'})"
+                           for name in names)
         update_section("serving", (
             "## Serving (`benchmarks/serving.py`)\n\n"
             f"Command: `python benchmarks/serving.py --run-dir {args.run_dir} --requests {args.requests} "
             f"--rounds {args.rounds} --write`. The shipped dSprites generator (64x64), exported with "
-            "`udgan_tf.export`; gRPC through `udgan_tf.serving.GrpcClient` to the PredictionService look-alike "
+            "`udgan_tf.export` (with its knob encoder: `invert` and `edit` too); gRPC through "
+            "`udgan_tf.serving.GrpcClient` to the PredictionService look-alike "
             "of `tests/serving_fakes.py` on localhost (the TF Serving binary cannot be installed here), against "
             f"a direct call of the loaded SavedModel in the same process; {os.cpu_count()} CPU cores, median of "
             f"{args.rounds} interleaved rounds.\n\n"
-            "| path | latency p50, batch 1 | p99, batch 1 | throughput, batch 64 |\n|---|---|---|---|\n"
-            + "".join(f"| {name} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | {r['images_per_s']:,.0f} images/s |\n"
-                      for name, r in ((n, result[n]) for n in ("direct", "grpc")))
-            + f"\ngRPC / direct throughput at batch 64: {ratio:.2f} (target >= 0.8: "
-              f"{'met' if ratio >= 0.8 else 'NOT met'}).\n"))
+            "| signature | path | latency p50, batch 1 | p99, batch 1 | throughput, batch 64 |\n|---|---|---|---|---|\n"
+            + rows + f"\ngRPC / direct throughput at batch 64 (target >= 0.8): {ratios}.\n"))
     print(json.dumps(result))
 
 
