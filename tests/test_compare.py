@@ -88,3 +88,19 @@ def test_compare_runs_end_to_end_on_a_tiny_budget_and_continues_after_a_rerun(tm
     changed = [*argv, "--set", "training.batch_size=16"]
     assert compare.main(changed) == 2
     assert "records a run of another config" in capsys.readouterr().err
+
+
+def test_the_report_says_plainly_which_targets_are_held_and_which_missed():
+    def figures(**means):
+        return {name: {"mean": value, "std": 0.0, "values": [value]} for name, value in means.items()}
+
+    summary = {"udgan": figures(factor_vae_score=0.5, mig=0.01, beta_vae_score=0.7),
+               "udgan_g": figures(factor_vae_score=0.8, mig=0.5, beta_vae_score=0.9),
+               "infogan": figures(factor_vae_score=0.4, mig=0.02, beta_vae_score=0.95)}
+    lines = compare.target_lines(summary)
+    assert "- UD-GAN-G < InfoGAN on beta_vae_score: 0.90 vs 0.95 (**missed**)" in lines
+    assert "- UD-GAN-G >= InfoGAN on mig: 0.50 vs 0.02 (held)" in lines
+    assert "- UD-GAN >= InfoGAN on factor_vae_score: 0.50 vs 0.40 (held)" in lines
+    assert "- UD-GAN < InfoGAN on mig: 0.01 vs 0.02 (**missed**)" in lines
+    assert any(line.startswith("- UD-GAN is below the paper on beta_vae_score: 0.70 vs 0.99") for line in lines)
+    assert not any("beta-VAE" in line for line in lines)          # not in this comparison
