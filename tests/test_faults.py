@@ -260,7 +260,7 @@ def test_sigterm_handler_requests_a_stop_and_is_restored():
     previous = signal.signal(signal.SIGTERM, lambda *args: previous_calls.append(args))
     try:
         monitor = Monitor()
-        with train._stop_on_sigterm(monitor):
+        with train.stop_on_sigterm(monitor):
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.1)  # the handler runs between bytecodes of the main thread
         assert monitor.stop_requested and previous_calls == []

@@ -16,10 +16,8 @@ kill continues from it); ``load_model`` then attaches it, and ``model.invert`` /
 """
 
 import argparse
-import contextlib
 import json
 import pathlib
-import signal
 import sys
 
 import keras
@@ -28,7 +26,7 @@ import tensorflow as tf
 from udgan_tf.networks.conv_encoder import ConvEncoder
 from udgan_tf.sampler_states import SavesSamplerStates
 from udgan_tf.runs import (RunDirectory, RunDirectoryError, RunWriteError, append_text, atomic_write_text,
-                           save_weights, writing)
+                           save_weights, truncate_rows, writing)
 
 #: The encoder's training settings; ``inversion/config.json`` keeps them, a resume must match.
 DEFAULTS = {"steps": 3000, "batch_size": 64, "filters": 32, "learning_rate": 1e-3, "reconstruction_weight": 1.0,
@@ -225,6 +223,7 @@ def train_encoder(run_dir, overwrite=False, verbose="auto", **options):
         RunDirectoryError: no run or no checkpoint.
     """
     from udgan_tf.runs import load_model
+    from udgan_tf.train import stop_on_sigterm
 
     unknown = sorted(set(options) - set(DEFAULTS))
     if unknown:
@@ -255,7 +254,7 @@ def train_encoder(run_dir, overwrite=False, verbose="auto", **options):
         trainer.load_weights(directory.backup_path)
         step = int(trainer.optimizer.iterations.numpy())
         print(f"Resumed the encoder training from step {step}", flush=True)
-        _truncate(directory.history_path, step)
+        truncate_rows(directory.history_path, step)
     else:
         with writing(directory.path):
             if directory.path.exists():
@@ -266,7 +265,7 @@ def train_encoder(run_dir, overwrite=False, verbose="auto", **options):
     monitor = _Monitor(directory, settings)
     every = settings["log_every"]
     dummy = tf.data.Dataset.from_tensors(0).repeat()     # train_step draws its own knobs
-    with _stop_on_sigterm(monitor):
+    with stop_on_sigterm(monitor):
         if step < settings["steps"]:
             trainer.fit(dummy, initial_epoch=step // every, epochs=-(-settings["steps"] // every),
                         steps_per_epoch=every, callbacks=[monitor], verbose=verbose, shuffle=False)
@@ -280,28 +279,6 @@ def train_encoder(run_dir, overwrite=False, verbose="auto", **options):
 
 class InversionPreempted(RuntimeError):
     """A SIGTERM stopped the encoder's training; its backup is on disk."""
-
-
-def _truncate(history_path, step):
-    if history_path.exists():
-        rows = history_path.read_text().splitlines()
-        atomic_write_text(history_path, "\n".join(rows[:1] + [r for r in rows[1:] if int(r.split(",")[0]) <= step])
-                          + "\n")
-
-
-@contextlib.contextmanager
-def _stop_on_sigterm(monitor):
-    def request_stop(signum, frame):
-        monitor.stop_requested = True
-    try:
-        previous = signal.signal(signal.SIGTERM, request_stop)
-    except ValueError:        # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def parse_args(argv=None):

@@ -338,11 +338,17 @@ class RunDirectory:
 
     def truncate_history(self, step):
         """Drops history rows after ``step`` (they are trained again after a resume)."""
-        if not self.history_path.exists():
-            return
-        rows = self.history_path.read_text().splitlines()
-        kept = rows[:1] + [row for row in rows[1:] if int(row.split(",")[0]) <= step]
-        atomic_write_text(self.history_path, "\n".join(kept) + "\n")
+        truncate_rows(self.history_path, step)
+
+
+def truncate_rows(path, step):
+    """Drops the rows of a CSV file keyed by step in its first column after ``step`` (none: no-op)."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        return
+    rows = path.read_text().splitlines()
+    kept = rows[:1] + [row for row in rows[1:] if int(row.split(",")[0]) <= step]
+    atomic_write_text(path, "\n".join(kept) + "\n")
 
 
 def save_model_run(path, config, model, step, seconds):

@@ -314,7 +314,7 @@ def _fit_segments(step, total, every):
 
 
 @contextlib.contextmanager
-def _stop_on_sigterm(monitor):
+def stop_on_sigterm(monitor):
     """While inside: SIGTERM (a preempted cloud machine) sets ``monitor.stop_requested``
     instead of ending the process, so training stops after the current step; the previous
     handler is restored on exit. Python delivers signals only to the main thread, so
@@ -387,7 +387,7 @@ def _train(config, output_dir, overwrite, verbose, strategy):
         raise RunDirectoryError(f"the run could not start: {error}. {error.remedy.capitalize()} or choose another "
                                 "--output-dir, then rerun the same command.") from error
     try:
-        with _stop_on_sigterm(monitor):
+        with stop_on_sigterm(monitor):
             for start, steps_per_epoch, epochs in _fit_segments(step, training["steps"], training["log_every"]):
                 if monitor.stop_requested or monitor.budget_reached:
                     break
