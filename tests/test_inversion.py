@@ -221,3 +221,25 @@ def test_a_run_without_an_encoder_exports_without_invert_and_says_so(tmp_path, c
     assert "invert and edit are not exported. Train one with python -m udgan_tf.inversion" in out
     assert "invert" not in json.loads((tmp_path / "e" / "m" / "1" / "assets.extra" / "knobs.json").read_text())[
         "signatures"]
+
+
+def test_colour_images_invert_with_the_squared_error():
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    generator = keras.Sequential([keras.Input((3,)), keras.layers.Dense(16 * 16 * 3, activation="sigmoid"),
+                                  keras.layers.Reshape((16, 16, 3))])
+    generator.layers[0].kernel.assign(3 * generator.layers[0].kernel)     # images that depend on z
+    assert inversion.likelihood_of(3) == "l2" and inversion.likelihood_of(1) == "bernoulli"
+    encoder = inversion.KnobEncoder(3, resolution=16, channels=3, filters=8)
+    training = inversion.EncoderTraining(generator, encoder, batch_size=32, likelihood="l2")
+    training.compile(optimizer=keras.optimizers.Adam(1e-3))
+    training.fit(tf.data.Dataset.from_tensors(0).repeat(), epochs=1, steps_per_epoch=300, verbose=0,
+                 shuffle=False)
+    knobs = np.random.RandomState(1).uniform(-1, 1, (64, 3)).astype(np.float32)
+    images = np.asarray(generator(knobs))
+    encoded = np.asarray(encoder(images))
+    assert np.mean((encoded - knobs) ** 2) < CHANCE_ERROR / 3
+    refined = inversion.refine(generator, images, encoded, steps=50, restarts=2, likelihood="l2")
+    assert np.mean((refined - knobs) ** 2) < np.mean((encoded - knobs) ** 2)
