@@ -22,7 +22,9 @@ import pytest
 from PIL import Image
 
 from udgan_tf import demo as demo_lib
-from udgan_tf.demo import DemoPage, RefuseClientPaths, is_inside, uploaded_paths
+from udgan_tf import demo_guard
+from udgan_tf.demo import DemoPage
+from udgan_tf.demo_guard import RefuseClientPaths, is_inside, uploaded_paths
 from udgan_tf.demo_backends import DemoError, ExportBackend, RunBackend, open_backend
 from udgan_tf.editing import MAX_FILE_BYTES, read_image
 from udgan_tf.runs import png_bytes
@@ -233,10 +235,10 @@ def test_the_export_backend_draws_inverts_and_traverses_like_the_run(tiny_run, b
 
 
 def test_fetches_a_url_spots_the_file_route_asked_for_a_url():
-    assert demo_lib.fetches_a_url("/gradio_api/file=https://example.com/x.png")
-    assert demo_lib.fetches_a_url("/gradio_api/file/HTTP://example.com/x.png")
-    assert not demo_lib.fetches_a_url("/gradio_api/file=/tmp/gradio/abc/image.png")
-    assert not demo_lib.fetches_a_url("/gradio_api/run/render")
+    assert demo_guard.fetches_a_url("/gradio_api/file=https://example.com/x.png")
+    assert demo_guard.fetches_a_url("/gradio_api/file/HTTP://example.com/x.png")
+    assert not demo_guard.fetches_a_url("/gradio_api/file=/tmp/gradio/abc/image.png")
+    assert not demo_guard.fetches_a_url("/gradio_api/run/render")
 
 
 def test_uploaded_paths_finds_every_file_reference_of_a_request():
@@ -348,7 +350,7 @@ def test_the_api_upload_route_takes_an_image_and_refuses_one_over_the_limit(serv
 def test_a_json_request_over_the_limit_is_refused(server):
     url, _ = server
     with httpx.Client(timeout=30, trust_env=False) as client:
-        answer = client.post(f"{url}/gradio_api/call/render", content=b"[" + b"0," * demo_lib.MAX_REQUEST_BYTES + b"0]",
+        answer = client.post(f"{url}/gradio_api/call/render", content=b"[" + b"0," * demo_guard.MAX_REQUEST_BYTES + b"0]",
                              headers={"content-type": "application/json"})
     assert answer.status_code == 413
 

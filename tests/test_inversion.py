@@ -130,6 +130,8 @@ def test_the_inversion_command_refuses_bad_options(tmp_path, capsys):
     (b"", "The file is empty"),
     (b"GIF89a not really", "The file is not an image this can read"),
     (b"%PDF-1.4 hello", "The file is not an image this can read"),
+    (png(np.random.RandomState(0).randint(0, 255, (16, 16), dtype=np.uint8))[:100],
+     "The image file is damaged and cannot be read (image file is truncated)"),
     (png(mode="L", size=(4000, 4000)), "The image is 4000x4000 pixels; the limit is"),
     (png(mode="RGB"), "The model draws grayscale (1 channel) images; this image is colour (3 channels)"),
 ])

@@ -144,10 +144,12 @@ def read_image(data, resolution, channels, max_pixels=MAX_PIXELS, max_bytes=MAX_
             raise ImageError(f"The image is {width}x{height} pixels; the limit is {max_pixels:,} pixels (e.g. "
                              f"{int(max_pixels ** 0.5)}x{int(max_pixels ** 0.5)}). Resize it first.")
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        if isinstance(error, ImageError):
-            raise
-        raise ImageError(f"The file is not an image this can read (PNG, JPEG, ...): {error}") from None
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError("The file is not an image this can read: choose a PNG or JPEG image.") from None
+    except (OSError, SyntaxError, ValueError) as error:   # a truncated or corrupt image file
+        raise ImageError(f"The image file is damaged and cannot be read ({error}): choose another one.") from None
     bands = [band for band in image.getbands() if band not in ("A", "P")] or ["L"]
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
