@@ -1,7 +1,7 @@
 """The browser demo's latency: a slider change to the new image on screen, and many clients at once.
 
     python benchmarks/demo_latency.py --run-dir runs/dsprites [--changes 100] [--clients 20] [--seconds 60]
-        [--out demo_latency.json]
+        [--out demo_latency.json] [--screenshot page.png --upload sprite.png]
 
 Starts ``python -m udgan_tf.demo --run-dir DIR`` on a free 127.0.0.1 port (a process of its own,
 as a user runs it), then measures
@@ -83,8 +83,9 @@ def percentiles(milliseconds):
     return {f"p{q}_ms": round(float(np.percentile(values, q)), 2) for q in (50, 95, 99)}
 
 
-def browser_latency(url, changes, seed=0):
-    """(a): ``changes`` slider changes in Chromium; the milliseconds to the new src and to its load."""
+def browser_latency(url, changes, seed=0, screenshot=None, upload=None):
+    """(a): ``changes`` slider changes in Chromium; the milliseconds to the new src and to its load.
+    Then, with ``screenshot``, the page after uploading ``upload`` (when given) as a PNG."""
     from playwright.sync_api import sync_playwright
 
     rng = np.random.default_rng(seed)
@@ -107,6 +108,14 @@ def browser_latency(url, changes, seed=0):
                 else:
                     to_src.append(timing[0])
                     to_load.append(timing[1])
+            if screenshot:
+                if upload:
+                    page.set_input_files("#upload input[type=file]", str(upload))
+                    page.wait_for_function("document.querySelector('#status').innerText.includes('Recovered')",
+                                           timeout=60000)
+                    page.wait_for_timeout(1000)          # the sliders and the strip settle
+                page.set_viewport_size({"width": 1280, "height": 900})
+                page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()
     to_src, to_load = to_src[1:], to_load[1:]
@@ -156,6 +165,8 @@ def main(argv=None):
     parser.add_argument("--clients", type=int, default=20, help="concurrent API clients (default 20)")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the clients send (default 60)")
     parser.add_argument("--out", help="write the JSON line to this file too")
+    parser.add_argument("--screenshot", help="save a picture of the page (after --upload) to this PNG")
+    parser.add_argument("--upload", help="an image file to upload before the screenshot")
     args = parser.parse_args(argv)
     import httpx
 
@@ -164,7 +175,8 @@ def main(argv=None):
         info = httpx.get(f"{url}/gradio_api/info", trust_env=False, timeout=30).json()
         latent_dim = len(info["named_endpoints"]["/render"]["parameters"])     # one slider per knob dimension
         result = {"run_dir": str(args.run_dir), "knob_dimensions": latent_dim,
-                  "slider_to_image": browser_latency(url, args.changes),
+                  "slider_to_image": browser_latency(url, args.changes, screenshot=args.screenshot,
+                                                     upload=args.upload),
                   "concurrent": concurrent_load(url, latent_dim, args.clients, args.seconds)}
     finally:
         process.terminate()
