@@ -72,13 +72,16 @@ def figures(model, data, oracle, images, factors, knobs, delta=0.5):
             after = oracle.predict_factors(generate(model, apply_edit(model, knobs, {knob: sign * delta})))
             moved = after[:, names.index(factor)] - before[:, names.index(factor)]
             own = np.sign(moved) == sign * np.sign(correlations[knob])
-            others = np.ones(len(knobs), bool)
+            others, kept = np.ones(len(knobs), bool), {}
             for other, tolerance in TOLERANCE.items():
                 if other != factor:
                     column = names.index(other)
-                    others &= np.abs(after[:, column] - before[:, column]) <= tolerance
+                    unchanged = np.abs(after[:, column] - before[:, column]) <= tolerance
+                    kept[other] = float(unchanged.mean())
+                    others &= unchanged
             edits[f"{knob}{'+' if sign > 0 else '-'}{delta}"] = {"own_moved": float(own.mean()),
                                                                 "others_unchanged": float(others.mean()),
+                                                                "unchanged_by_factor": kept,
                                                                 "specific": float((own & others).mean())}
     return {"iou_median": float(np.median(overlap)), "iou_p10": float(np.percentile(overlap, 10)),
             "share_iou_at_least_0.7": float(np.mean(overlap >= 0.7)),
