@@ -11,7 +11,8 @@ encoder plus ``--refine-steps`` of per-image refinement:
 - reconstruction: IoU of the binarised (> 0.5) G(invert(x)) with the binarised x; median
   and 10th percentile (targets: median >= 0.85, >= 0.7 for 90 % of images);
 - recovered guided knobs: abs(Pearson r) of the recovered ``x_position``, ``y_position``,
-  ``size`` with the true position x, y and scale (target >= 0.95);
+  ``size`` with the true position x, y and scale (target >= 0.95); for ``size`` also with the
+  square root of the lit area and with scale within each shape (its guidance is the area);
 - edit specificity: for every image, guided knob and delta +-0.5, the oracle of
   ``udgan_tf.evaluation.oracle`` reads G(edited knobs) against G(recovered knobs): the knob's
   own factor must move in the intended direction (the sign of that knob's r above times the
@@ -34,7 +35,7 @@ import numpy as np  # noqa: E402
 
 from udgan_tf import data as data_lib  # noqa: E402
 from udgan_tf.editing import apply_edit  # noqa: E402
-from udgan_tf.evaluation.oracle import load_or_train_oracle  # noqa: E402
+from udgan_tf.evaluation.oracle import lit_side, load_or_train_oracle  # noqa: E402
 from udgan_tf.runs import RunDirectory, atomic_write_text, load_model  # noqa: E402
 
 #: guided knob -> the dSprites factor it is meant to control
@@ -65,6 +66,13 @@ def figures(model, data, oracle, images, factors, knobs, delta=0.5):
     for knob, factor in GUIDED.items():
         column = model.layout.latent_slices[knob_names.index(knob)].start
         correlations[knob] = float(np.corrcoef(knobs[:, column], factors[:, names.index(factor)])[0, 1])
+    # The size knob is guided by the object's area, which at one scale differs by shape:
+    size = knobs[:, model.layout.latent_slices[knob_names.index("size")].start]
+    scale, shape = factors[:, names.index("scale")], factors[:, names.index("shape")]
+    size_reading = {"abs_r_with_sqrt_lit_area": abs(float(np.corrcoef(size, lit_side(images))[0, 1])),
+                    "abs_r_with_scale_per_shape": {name: abs(float(np.corrcoef(size[shape == k], scale[shape == k])[0, 1]))
+                                                   for k, name in enumerate(data.shape_names)},
+                    "abs_r_scale_with_sqrt_lit_area": abs(float(np.corrcoef(scale, lit_side(images))[0, 1]))}
     before = oracle.predict_factors(reconstruction)
     edits = {}
     for knob, factor in GUIDED.items():
@@ -85,7 +93,7 @@ def figures(model, data, oracle, images, factors, knobs, delta=0.5):
                                                                 "specific": float((own & others).mean())}
     return {"iou_median": float(np.median(overlap)), "iou_p10": float(np.percentile(overlap, 10)),
             "share_iou_at_least_0.7": float(np.mean(overlap >= 0.7)),
-            "abs_r": {knob: abs(r) for knob, r in correlations.items()},
+            "abs_r": {knob: abs(r) for knob, r in correlations.items()}, "size_reading": size_reading,
             "edits": edits, "edit_specificity": float(np.mean([e["specific"] for e in edits.values()]))}
 
 
