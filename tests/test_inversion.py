@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from serving_fakes import serve
+from serving_fakes import SavedModelPredictionServicer, replay_warmup, serve
 from udgan_tf import config as config_lib
 from udgan_tf import edit as edit_cli
 from udgan_tf import export, inversion, train
@@ -182,6 +182,8 @@ def test_the_export_serves_invert_and_edit_and_refuses_bad_requests(run_dir, mod
     assert "invert, edit" in capsys.readouterr().out
     version = tmp_path / "udgan" / "1"
     assert json.loads((version / "assets.extra" / "knobs.json").read_text())["signatures"][-2:] == ["invert", "edit"]
+    # TF Serving replays the warm-up records at load time: one per signature, invert and edit too.
+    assert replay_warmup(version, SavedModelPredictionServicer(version, "udgan")) == 7
     server, port = serve(version, "udgan")
     try:
         with client_cli.GrpcClient(f"localhost:{port}", "udgan", timeout=30.0) as client:
