@@ -230,9 +230,10 @@ def train_encoder(run_dir, overwrite=False, verbose="auto", **options):
         raise InversionError(f"Unknown inversion option(s) {unknown}. Known: {sorted(DEFAULTS)}.")
     settings = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
     for key, value in settings.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < (0 if key in (
-                "reconstruction_weight", "seed") else 1e-12):
-            raise InversionError(f"--{key.replace('_', '-')} must be a positive number. Received: {value!r}")
+        may_be_zero = key in ("reconstruction_weight", "seed")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (value == 0 and not may_be_zero):
+            what = "a number >= 0" if may_be_zero else "a positive number"
+            raise InversionError(f"--{key.replace('_', '-')} must be {what}. Received: {value!r}")
     model = load_model(run_dir)
     directory = InversionDirectory(run_dir)
     if directory.finished() and not overwrite:
