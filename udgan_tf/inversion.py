@@ -231,7 +231,8 @@ def train_encoder(run_dir, overwrite=False, verbose="auto", **options):
     settings = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
     for key, value in settings.items():
         may_be_zero = key in ("reconstruction_weight", "seed")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (value == 0 and not may_be_zero):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or value < 0 or (value == 0 and not may_be_zero):
             what = "a number >= 0" if may_be_zero else "a positive number"
             raise InversionError(f"--{key.replace('_', '-')} must be {what}. Received: {value!r}")
     model = load_model(run_dir)
