@@ -106,3 +106,4 @@ def test_the_report_says_plainly_which_targets_are_held_and_which_missed():
     assert "- UD-GAN < InfoGAN on mig: 0.01 vs 0.02 (**missed**)" in lines
     assert any(line.startswith("- UD-GAN is below the paper on beta_vae_score: 0.70 vs 0.99") for line in lines)
     assert not any("beta-VAE" in line for line in lines)          # not in this comparison
+    assert not any(line.startswith("- UD-GAN-G") and "UD-GAN on" in line for line in lines)   # not a baseline

@@ -309,7 +309,7 @@ def target_lines(summary):
             lines.append(f"- {ENTRIES[ours][2]} {'>=' if a >= b else '<'} {ENTRIES[other][2]} on {name}: "
                          f"{a:.2f} vs {b:.2f} ({'held' if a >= b else '**missed**'})")
 
-    for other in ("udgan", "infogan", "infogan_cr", "beta_vae"):
+    for other in ("infogan", "infogan_cr", "beta_vae"):   # the baselines; UD-GAN is not one
         for name in METRICS:
             check("udgan_g", other, name)
     for name in ("factor_vae_score", "mig"):
