@@ -84,7 +84,8 @@ def test_compare_runs_end_to_end_on_a_tiny_budget_and_continues_after_a_rerun(tm
         shutil.rmtree(out / entry / "seed0")
     (out / "report.md").unlink()
     assert compare.main(argv) == 0
-    assert "training for" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "[2/3] InfoGAN (infogan), seed 0: reusing its record" in printed and "training for" not in printed
     assert not (out / "infogan" / "seed0").exists() and (out / "report.md").exists()
     # A record of another config is not silently reused.
     changed = [*argv, "--set", "training.batch_size=16"]

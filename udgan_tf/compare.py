@@ -337,12 +337,13 @@ def compare(dataset, entries, minutes, seeds, output_dir, num_points=None, oracl
                for entry, seed in jobs}   # fail before training
     records = {entry: [] for entry in entries}
     for number, (entry, seed) in enumerate(jobs, 1):
+        record_path = output / entry / f"seed{seed}.json"
         budget = f"{minutes} minutes ({clock} clock)" if minutes is not None else "its config's steps"
-        print(f"[{number}/{len(jobs)}] {ENTRIES[entry][2]} ({entry}), seed {seed}: training for {budget}, then "
-              f"{', '.join(measures)}", flush=True)
-        records[entry].append(run_entry(entry, configs[entry, seed], runs / entry / f"seed{seed}",
-                                        output / entry / f"seed{seed}.json", measures, num_points, oracle_steps,
-                                        seed, curve_num_points, verbose))
+        doing = (f"reusing its record {record_path} (delete it to run again)" if record_path.exists() else
+                 f"training for {budget}, then {', '.join(measures)}")
+        print(f"[{number}/{len(jobs)}] {ENTRIES[entry][2]} ({entry}), seed {seed}: {doing}", flush=True)
+        records[entry].append(run_entry(entry, configs[entry, seed], runs / entry / f"seed{seed}", record_path,
+                                        measures, num_points, oracle_steps, seed, curve_num_points, verbose))
     summary = summarise({entry: [record["results"] for record in done] for entry, done in records.items()})
     print(f"[{len(jobs)}/{len(jobs)}] writing the report", flush=True)
     save_traversals(output / "traversals.png",
