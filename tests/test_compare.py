@@ -108,3 +108,34 @@ def test_the_report_says_plainly_which_targets_are_held_and_which_missed():
     assert any(line.startswith("- UD-GAN is below the paper on beta_vae_score: 0.70 vs 0.99") for line in lines)
     assert not any("beta-VAE" in line for line in lines)          # not in this comparison
     assert not any(line.startswith("- UD-GAN-G") and "UD-GAN on" in line for line in lines)   # not a baseline
+
+
+def test_report_only_writes_the_report_from_the_records_so_far_and_trains_nothing(tmp_path, capsys):
+    out = tmp_path / "c"
+    results = {"step": 10, "metrics": {"beta_vae_score": {"eval_accuracy": 0.8}, "mig": {"discrete_mig": 0.1}}}
+    for entry, seeds in (("udgan_g", (0, 1)), ("beta_vae", (0,))):
+        for seed in seeds:
+            config = compare.entry_config(entry, "dsprites", 1.0, seed, curve_points=0)
+            (out / entry).mkdir(parents=True, exist_ok=True)
+            (out / entry / f"seed{seed}.json").write_text(json.dumps(
+                {"entry": entry, "seed": seed, "config": config, "results": results, "curve": [],
+                 "knobs": ["k_1", "k_2"]}))
+            Image.new("L", (40, 60)).save(out / entry / f"seed{seed}.png")
+    argv = ["--methods", "udgan_g,infogan,beta_vae", "--minutes", "1", "--seeds", "2", "--curve-points", "0",
+            "--output-dir", str(out), "--report-only"]
+    assert compare.main(argv) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "[2/6] InfoGAN (infogan), seed 0: no record yet, left out of the report (--report-only trains " \
+           "nothing)" in printed and "training for" not in printed
+    assert not (out / "infogan").exists() and not (out / "udgan_g" / "seed0").exists()   # nothing trained
+    report = (out / "report.md").read_text()
+    assert "seeds per method: UD-GAN-G 2, beta-VAE 1." in report and "| InfoGAN |" not in report
+    assert set(json.loads((out / "results.json").read_text())["summary"]) == {"udgan_g", "beta_vae"}
+    assert Image.open(out / "traversals.png").size[0] > 0
+
+
+def test_report_only_without_records_says_to_train_first(tmp_path, capsys):
+    code = compare.main(["--methods", "udgan", "--minutes", "1", "--output-dir", str(tmp_path / "c"),
+                         "--report-only"])
+    assert code == 2
+    assert "--report-only found no records in" in capsys.readouterr().err

@@ -193,6 +193,7 @@ def report_markdown(summary, dataset, minutes, seeds, clock="cpu", curves=False,
              f"{', '.join(map(str, seeds))}; mean ± standard deviation over seeds. Representations: UD-GAN's "
              "phi(x), InfoGAN's and InfoGAN-CR's Q(x), the beta-VAE's posterior mean. Published figures in "
              "brackets, from: " + "; ".join(f"[{i + 1}] {source}" for i, source in enumerate(sources)) + ".", "",
+             *_seed_counts(summary),
              "| method | steps | BetaVAE score | FactorVAE score | MIG | knob MIG |", "|---|---|---|---|---|---|"]
     for entry, figures in summary.items():
         cells = []
@@ -222,6 +223,16 @@ def report_markdown(summary, dataset, minutes, seeds, clock="cpu", curves=False,
                   "the table's, so compare the curves with each other rather than with the table.", "",
                   "![curves](curves.png)", ""]
     return "\n".join(lines)
+
+
+def _seed_counts(summary):
+    """A line saying how many seeds each method's row averages, when they differ (a report of the
+    records so far); else nothing. Returns a list of 0 or 2 markdown lines."""
+    counts = {entry: len(figures["step"]["values"]) for entry, figures in summary.items() if "step" in figures}
+    if len(set(counts.values())) <= 1:
+        return []
+    return ["Records so far (`--report-only`), seeds per method: "
+            + ", ".join(f"{ENTRIES[entry][2]} {count}" for entry, count in counts.items()) + ".", ""]
 
 
 #: how the report explains a clock
@@ -323,10 +334,11 @@ def target_lines(summary):
 
 
 def compare(dataset, entries, minutes, seeds, output_dir, num_points=None, oracle_steps=3000, overrides=(),
-            verbose="auto", runs_dir=None, clock="cpu", curve_points=3, curve_num_points=500):
+            verbose="auto", runs_dir=None, clock="cpu", curve_points=3, curve_num_points=500, report_only=False):
     """Trains and evaluates every entry for every seed (all entries of a seed before the next
-    seed, so that a partial comparison has every method), then writes the report. Returns
-    the summary."""
+    seed, so that a partial comparison has every method), then writes the report. With
+    ``report_only`` it trains nothing: the report is written from the records that exist,
+    the jobs without one left out. Returns the summary."""
     from udgan_tf.runs import atomic_write_text
 
     output = pathlib.Path(output_dir)
@@ -340,15 +352,22 @@ def compare(dataset, entries, minutes, seeds, output_dir, num_points=None, oracl
         record_path = output / entry / f"seed{seed}.json"
         budget = f"{minutes} minutes ({clock} clock)" if minutes is not None else "its config's steps"
         doing = (f"reusing its record {record_path} (delete it to run again)" if record_path.exists() else
+                 "no record yet, left out of the report (--report-only trains nothing)" if report_only else
                  f"training for {budget}, then {', '.join(measures)}")
         print(f"[{number}/{len(jobs)}] {ENTRIES[entry][2]} ({entry}), seed {seed}: {doing}", flush=True)
+        if report_only and not record_path.exists():
+            continue
         records[entry].append(run_entry(entry, configs[entry, seed], runs / entry / f"seed{seed}", record_path,
                                         measures, num_points, oracle_steps, seed, curve_num_points, verbose))
+    records = {entry: done for entry, done in records.items() if done}
+    if not records:
+        raise CompareError(f"--report-only found no records in {output}; run the command without it to train "
+                           "the methods first.")
     summary = summarise({entry: [record["results"] for record in done] for entry, done in records.items()})
     print(f"[{len(jobs)}/{len(jobs)}] writing the report", flush=True)
     save_traversals(output / "traversals.png",
-                    {ENTRIES[entry][2]: (output / entry / f"seed{seeds[0]}.png", records[entry][0]["knobs"])
-                     for entry in entries})
+                    {ENTRIES[entry][2]: (output / entry / f"seed{done[0]['seed']}.png", done[0]["knobs"])
+                     for entry, done in records.items()})
     curves = {ENTRIES[entry][2]: [record["curve"] for record in done] for entry, done in records.items()}
     if any(curve for runs_of_entry in curves.values() for curve in runs_of_entry):
         save_curves(output / "curves.png", curves)
@@ -380,6 +399,8 @@ def parse_args(argv=None):
                              "0: none)")
     parser.add_argument("--curve-num-points", type=int, default=500, help="points per metric on the curves")
     parser.add_argument("--oracle-steps", type=int, default=3000)
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: write the report from the records in --output-dir so far")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override a value in every method's config, e.g. training.batch_size=32")
     return parser.parse_args(argv)
@@ -402,7 +423,8 @@ def main(argv=None):
         output = args.output_dir or f"runs/compare-{args.dataset}"
         compare(args.dataset, parse_entries(args.methods), args.minutes, list(range(args.seeds)), output,
                 args.num_points, args.oracle_steps, args.set, runs_dir=args.runs_dir, clock=args.clock,
-                curve_points=args.curve_points, curve_num_points=args.curve_num_points)
+                curve_points=args.curve_points, curve_num_points=args.curve_num_points,
+                report_only=args.report_only)
     except (CompareError, config_lib.ConfigError, EvaluationError, RunDirectoryError, data_lib.DataError,
             FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
