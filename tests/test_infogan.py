@@ -188,6 +188,14 @@ def test_siamese_only_stabiliser_is_refused_naming_option_and_method(cls, option
         tiny(cls, stabilisers={option: value})
 
 
+@pytest.mark.parametrize("cls", [InfoGAN, InfoGANCR])
+def test_a_batch_dependent_discriminator_is_refused_because_q_is_the_representation(cls):
+    with pytest.raises(ValueError, match=f"model.stabilisers.discriminator_minibatch_stddev does not apply to method "
+                                         f"'{cls.METHOD}' \\(its D carries Q, whose output, the representation, must "
+                                         "not depend on the other images of a batch\\)"):
+        tiny(cls, stabilisers={"discriminator_minibatch_stddev": True})
+
+
 @pytest.mark.parametrize("cls, option, value", [
     (InfoGAN, "info_weight", -1.0),
     (InfoGAN, "info_weight_discriminator", -0.5),

@@ -95,6 +95,8 @@ def test_constructor_errors_name_the_value(tiny_model_config, kwargs, message):
                      "siamese_hidden_units": 0}},
     {"architecture": "dcgan", "stabilisers": {"generator_normalization": "batch",
                                               "discriminator_normalization": "batch"}},
+    {"architecture": "dcgan", "stabilisers": {"discriminator_minibatch_stddev": True,
+                                              "discriminator_normalization": "batch"}},
 ], ids=lambda options: "+".join([*options.get("stabilisers", {}), *(k for k in options if k != "stabilisers")]))
 def test_every_stabiliser_option_trains_one_step(tiny_model_config, options):
     model = UDGAN(**tiny_model_config, **options)

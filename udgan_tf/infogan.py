@@ -13,6 +13,12 @@ from udgan_tf.sampler_states import SavesSamplerStates
 
 #: Stabilisers that only mean something for UD-GAN's siamese networks and quartets.
 SIAMESE_ONLY_STABILISERS = ("siamese_spectral_norm", "siamese_hidden_units", "real_images_per_quartet")
+#: The stabilisers an InfoGAN refuses, and why.
+INAPPLICABLE_STABILISERS = {
+    **{name: "it has no siamese networks or quartets" for name in SIAMESE_ONLY_STABILISERS},
+    "discriminator_minibatch_stddev": "its D carries Q, whose output, the representation, must not depend on the "
+                                      "other images of a batch",
+}
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
@@ -70,7 +76,7 @@ class InfoGAN(SavesSamplerStates, EditsImages, keras.Model):
         info_weight_discriminator: float >= 0 or None. Its weight in the loss of D and Q; None:
             ``info_weight``. Defaults to None.
         stabilisers: ``udgan_tf.stabilisers.Stabilisers``, a mapping of its fields, or None.
-            All but the siamese-only ones (``SIAMESE_ONLY_STABILISERS``) apply.
+            All but ``INAPPLICABLE_STABILISERS`` apply.
         seed: int or None. Seed of the knob sampler.
 
     Example:
@@ -101,10 +107,9 @@ class InfoGAN(SavesSamplerStates, EditsImages, keras.Model):
                                  f"{knob.width}: method {self.METHOD!r} embeds an image as Q's prediction of the "
                                  f"code, one column per code dimension.")
         tricks = Stabilisers.from_config(stabilisers)
-        for name in SIAMESE_ONLY_STABILISERS:
+        for name, reason in INAPPLICABLE_STABILISERS.items():
             if getattr(tricks, name) != getattr(Stabilisers(), name):
-                raise ValueError(f"model.stabilisers.{name} does not apply to method {self.METHOD!r} "
-                                 f"(it has no siamese networks or quartets).")
+                raise ValueError(f"model.stabilisers.{name} does not apply to method {self.METHOD!r} ({reason}).")
         check_weight("info_weight", info_weight)
         if info_weight_discriminator is None:
             info_weight_discriminator = info_weight

@@ -60,6 +60,10 @@ class Stabilisers:
         discriminator_r1_weight: float >= 0. gamma of the R1 penalty
             gamma / 2 * E_real ||grad_x D(x)||^2 added to D's loss (Mescheder et al. 2018,
             eq. 9), which keeps D from growing steep around the real images. Defaults to 0 (off).
+        discriminator_minibatch_stddev: bool. D sees the spread of its batch as one more
+            feature map (``networks.MinibatchStdDev``, Karras et al. 2018, §3), so a generator
+            that draws too few distinct images is told apart from the data. UD-GAN only: an
+            InfoGAN's D carries Q, whose output must not depend on the batch. Defaults to False.
 
     Example:
         >>> Stabilisers.from_config({"alternating_updates": True}).alternating_updates
@@ -75,9 +79,11 @@ class Stabilisers:
     siamese_spectral_norm: bool = False
     siamese_hidden_units: int = 64
     discriminator_r1_weight: float = 0.0
+    discriminator_minibatch_stddev: bool = False
 
     def __post_init__(self):
-        for name in ("discriminator_spectral_norm", "alternating_updates", "siamese_spectral_norm"):
+        for name in ("discriminator_spectral_norm", "alternating_updates", "siamese_spectral_norm",
+                     "discriminator_minibatch_stddev"):
             if not isinstance(getattr(self, name), bool):
                 raise StabiliserError(f"model.stabilisers.{name} must be true or false. "
                                       f"Received: {getattr(self, name)!r}")

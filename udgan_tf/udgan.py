@@ -91,7 +91,9 @@ class UDGAN(SavesSamplerStates, EditsImages, keras.Model):
             self.generator_ema.trainable = False
         self.discriminator = ConvEncoder(1, resolution, filters, spectral_norm=tricks.discriminator_spectral_norm,
                                          normalization=tricks.discriminator_normalization,
-                                         architecture=architecture, name="discriminator")
+                                         architecture=architecture,
+                                         minibatch_stddev=tricks.discriminator_minibatch_stddev,
+                                         name="discriminator")
         self.siamese_networks = [
             SiameseNetwork(slot.output_dim, resolution=resolution, channels=channels, guidance=slot.guidance,
                            filters=filters, hidden_units=tricks.siamese_hidden_units,

@@ -1,9 +1,34 @@
 """The "inverted generator" of Appendix A, used as discriminator D and as image siamese network."""
 
 import keras
+from keras import ops
 
 from udgan_tf.networks.generator import (check_architecture, check_resolution, dcgan_widths, infogan_cr_widths,
                                         normalization_layers)
+
+
+@keras.saving.register_keras_serializable("udgan_tf")
+class MinibatchStdDev(keras.layers.Layer):
+    """Appends the batch's diversity as one more feature map (Karras et al. 2018, §3).
+
+    ``[B, H, W, C] -> [B, H, W, C + 1]``: the new channel is, everywhere and for every
+    image, the mean over (H, W, C) of the standard deviation over the batch. A generator
+    that draws the same image for every z gives its batch a value near 0 that real batches
+    do not have, so D can punish the missing variety. The output of one image depends on
+    the others in its batch: use it only where no per-image output is read (D of a GAN).
+    """
+
+    def __init__(self, epsilon=1e-8, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def call(self, features):
+        spread = ops.sqrt(ops.var(features, axis=0) + self.epsilon)  # [H, W, C]
+        diversity = ops.ones_like(features[..., :1]) * ops.cast(ops.mean(spread), features.dtype)
+        return ops.concatenate([features, diversity], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
@@ -35,6 +60,9 @@ class ConvEncoder(keras.Model):
             ``resolution`` so the last feature map is 4x4.
         leaky_relu_slope: float. Defaults to 0.2.
         architecture: str. ``"table5"``, ``"dcgan"`` or ``"infogan_cr"``. Defaults to ``"table5"``.
+        minibatch_stddev: bool. A ``MinibatchStdDev`` feature map after the last convolution,
+            so the output of an image depends on its batch (for D only). Not in the paper.
+            Defaults to False.
 
     Example:
         >>> d = ConvEncoder(output_dim=1, resolution=16, filters=8)
@@ -44,7 +72,7 @@ class ConvEncoder(keras.Model):
 
     def __init__(self, output_dim, resolution=64, filters=32, spectral_norm=False,
                  downsamplings=None, leaky_relu_slope=0.2, normalization="none",
-                 architecture="table5", **kwargs):
+                 architecture="table5", minibatch_stddev=False, **kwargs):
         super().__init__(**kwargs)
         if downsamplings is None:
             downsamplings = check_resolution(resolution)
@@ -58,6 +86,7 @@ class ConvEncoder(keras.Model):
         normalization_layers(normalization)  # validates
         check_architecture(architecture)
         self.architecture = architecture
+        self.minibatch_stddev = bool(minibatch_stddev)
 
         def weighted(layer):
             return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
@@ -75,6 +104,8 @@ class ConvEncoder(keras.Model):
             widths = (dcgan_widths(filters, downsamplings)[::-1] if architecture == "dcgan"
                       else infogan_cr_widths(filters, downsamplings))
             layers = [layer for k, width in enumerate(widths) for layer in conv(width, 4, 2, normalized=k > 0)]
+        if self.minibatch_stddev:
+            layers.append(MinibatchStdDev(name="minibatch_stddev"))
         layers.append(keras.layers.Flatten())
         if architecture == "infogan_cr":
             layers += [weighted(keras.layers.Dense(4 * filters)), keras.layers.LeakyReLU(leaky_relu_slope)]
@@ -88,4 +119,5 @@ class ConvEncoder(keras.Model):
         return {**super().get_config(), "output_dim": self.output_dim, "resolution": self.resolution,
                 "filters": self.filters, "spectral_norm": self.spectral_norm,
                 "downsamplings": self.downsamplings, "leaky_relu_slope": self.leaky_relu_slope,
-                "normalization": self.normalization, "architecture": self.architecture}
+                "normalization": self.normalization, "architecture": self.architecture,
+                "minibatch_stddev": self.minibatch_stddev}
