@@ -16,6 +16,7 @@ class MinibatchStdDev(keras.layers.Layer):
     that draws the same image for every z gives its batch a value near 0 that real batches
     do not have, so D can punish the missing variety. The output of one image depends on
     the others in its batch: use it only where no per-image output is read (D of a GAN).
+    Under ``tf.distribute`` the batch is each replica's share.
     """
 
     def __init__(self, epsilon=1e-8, **kwargs):
