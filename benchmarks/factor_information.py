@@ -25,7 +25,7 @@ from udgan_tf.evaluation.evaluate_run import load_data  # noqa: E402
 from udgan_tf.evaluation.metrics.utils import (discrete_entropy, discrete_mutual_info,  # noqa: E402
                                                generate_batch_factor_code, histogram_discretize)
 from udgan_tf.evaluation.representation import embedding_function  # noqa: E402
-from udgan_tf.runs import RunDirectory, load_model  # noqa: E402
+from udgan_tf.runs import RunDirectory, atomic_write_text, load_model  # noqa: E402
 
 
 def factor_information(run_dir, num=10000, seed=0, num_bins=20):
@@ -71,10 +71,7 @@ def main(argv=None):
         for name, row in result["factors"].items():
             print(f"  {name:12s} {row['best']:.3f} / {row['second']:.3f} / {row['gap']:.3f} (dim {row['best_dim']})")
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        partial = args.out.with_name(args.out.name + ".partial")
-        partial.write_text(json.dumps(results, indent=2) + "\n")
-        partial.replace(args.out)
+        atomic_write_text(args.out, json.dumps(results, indent=2) + "\n")
     print(json.dumps(results))
 
 

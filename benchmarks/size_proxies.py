@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 from udgan_tf import guidance  # noqa: E402
 from udgan_tf.data import DSprites  # noqa: E402
 from udgan_tf.data.dsprites import SHAPE_NAMES  # noqa: E402
+from udgan_tf.runs import atomic_write_text  # noqa: E402
 
 
 def _squared_radii(images):
@@ -75,10 +76,7 @@ def main(argv=None):
         print(f"{name:30s} abs r {row['abs_r_all_shapes']:.3f}, within shapes "
               f"{' / '.join(f'{v:.3f}' for v in row['abs_r_within_shape'].values())}")
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        partial = args.out.with_name(args.out.name + ".partial")
-        partial.write_text(json.dumps(results, indent=2) + "\n")
-        partial.replace(args.out)
+        atomic_write_text(args.out, json.dumps(results, indent=2) + "\n")
     print(json.dumps(results))
 
 
