@@ -28,12 +28,15 @@ from udgan_tf.runs import atomic_write_text  # noqa: E402
 
 
 def _squared_radii(images):
-    """Squared pixel distances from the centre of mass. ``[N, H, W, 1] -> [N, H, W]``, and the intensities."""
+    """Squared pixel distances from the centre of mass (``guidance.center_of_mass_x`` / ``_y``).
+
+    ``[N, H, W, 1] -> [N, H, W]``, and the intensities ``[N, H, W]``.
+    """
     x = images[..., 0].astype(np.float64)
-    rows, cols = np.arange(x.shape[1]), np.arange(x.shape[2])
-    z = x.sum(axis=(1, 2))
-    mean_col = (x * cols[None, None, :]).sum(axis=(1, 2)) / z
-    mean_row = (x * rows[None, :, None]).sum(axis=(1, 2)) / z
+    height, width = x.shape[1:]
+    mean_col = guidance.center_of_mass_x(images).numpy()[:, 0].astype(np.float64) * (width - 1)
+    mean_row = guidance.center_of_mass_y(images).numpy()[:, 0].astype(np.float64) * (height - 1)
+    cols, rows = np.arange(width), np.arange(height)
     return (cols[None, None, :] - mean_col[:, None, None]) ** 2 + (rows[None, :, None] - mean_row[:, None, None]) ** 2, x
 
 
