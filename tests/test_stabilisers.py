@@ -27,6 +27,8 @@ def test_defaults_are_the_paper_and_the_config_round_trips():
     ({"alternating_updates": "yes"}, "model.stabilisers.alternating_updates must be true or false. Received: 'yes'"),
     ({"siamese_hidden_units": -1}, "model.stabilisers.siamese_hidden_units must be an integer >= 0. Received: -1"),
     ({"discriminator_r1_weight": -1}, "model.stabilisers.discriminator_r1_weight must be a number >= 0. Received: -1"),
+    ({"discriminator_minibatch_stddev": 1}, "model.stabilisers.discriminator_minibatch_stddev must be true or false. "
+                                            "Received: 1"),
     ([1, 2], "model.stabilisers must be a mapping of ['discriminator_spectral_norm', "),
 ])
 def test_a_bad_section_names_the_key_and_the_allowed_values(section, message):
