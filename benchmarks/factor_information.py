@@ -6,9 +6,9 @@
 For every ground-truth factor, the mutual information of the representation's most
 informative code dim with the factor, divided by the factor's entropy (1 = that dim
 determines the factor), the runner-up dim's, and their gap: the per-factor terms that MIG
-(``udgan_tf.evaluation.metrics.mig``) averages, with its discretisation (20-bin histograms)
-and its sampling (``num`` real images, seed 0). A metric says *how much*; this says *which
-factor* a method misses. The last line printed is JSON.
+averages (``udgan_tf.evaluation.metrics.mig.normalised_mutual_info``), with its
+discretisation (20-bin histograms) and its sampling (``num`` real images, seed 0). A metric
+says *how much*; this says *which factor* a method misses. The last line printed is JSON.
 """
 
 import argparse
@@ -22,8 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from udgan_tf.evaluation.evaluate_run import load_data  # noqa: E402
-from udgan_tf.evaluation.metrics.utils import (discrete_entropy, discrete_mutual_info,  # noqa: E402
-                                               generate_batch_factor_code, histogram_discretize)
+from udgan_tf.evaluation.metrics.mig import normalised_mutual_info  # noqa: E402
+from udgan_tf.evaluation.metrics.utils import generate_batch_factor_code  # noqa: E402
 from udgan_tf.evaluation.representation import embedding_function  # noqa: E402
 from udgan_tf.runs import RunDirectory, atomic_write_text, load_model  # noqa: E402
 
@@ -40,8 +40,7 @@ def factor_information(run_dir, num=10000, seed=0, num_bins=20):
     data = load_data(config)
     codes, factors = generate_batch_factor_code(data, embedding_function(load_model(run.path)), num,
                                                 np.random.RandomState(seed), 256)  # [D, N], [F, N]
-    information = discrete_mutual_info(histogram_discretize(codes, num_bins), factors)  # [D, F]
-    information = information / discrete_entropy(factors)[None, :]
+    information = normalised_mutual_info(codes, factors, num_bins)  # [D, F]
     order = np.argsort(information, axis=0)[::-1]
     per_factor = {}
     for f, name in enumerate(data.factor_names):
@@ -51,8 +50,8 @@ def factor_information(run_dir, num=10000, seed=0, num_bins=20):
         best, second = column[order[0, f]], column[order[1, f]]
         per_factor[name] = {"best": round(float(best), 4), "second": round(float(second), 4),
                             "gap": round(float(best - second), 4), "best_dim": int(order[0, f])}
-    return {"run_dir": str(run.path), "method": config["model"].get("method", "udgan"), "step": run.status().get("step"),
-            "num": num, "factors": per_factor}
+    return {"run_dir": str(run.path), "method": config["model"].get("method", "udgan"),
+            "step": run.status().get("step"), "num": num, "factors": per_factor}
 
 
 def main(argv=None):

@@ -41,6 +41,16 @@ def compute_mig(ground_truth_data, representation_function, random_state,
         ground_truth_data, representation_function, num_train, random_state, batch_size)
     if codes.shape[0] < 2:
         raise ValueError(f"MIG needs a representation with at least 2 dims. Received: {codes.shape[0]}.")
+    top = np.sort(normalised_mutual_info(codes, factors, num_bins), axis=0)[::-1]
+    return {"discrete_mig": float(np.mean(top[0] - top[1]))}
+
+
+def normalised_mutual_info(codes, factors, num_bins=20):
+    """Mutual information of every code dim with every factor over the factor's entropy.
+
+    ``codes [D, N]`` (continuous, discretised into ``num_bins`` per dim), ``factors [F, N]``
+    -> ``[D, F]`` in [0, 1]; a column is NaN or inf where a factor is constant. MIG is the
+    mean over factors of the gap between a column's two largest entries.
+    """
     mutual_info = discrete_mutual_info(histogram_discretize(codes, num_bins), factors)  # [D, F]
-    top = np.sort(mutual_info, axis=0)[::-1]
-    return {"discrete_mig": float(np.mean((top[0] - top[1]) / discrete_entropy(factors)))}
+    return mutual_info / discrete_entropy(factors)[None, :]
