@@ -19,8 +19,28 @@ import re
 import numpy as np
 import tensorflow as tf
 
+#: The range of every knob value: the prior Unif(-1, 1) of training, the range edits clip to, the
+#: sliders of the demo and the ``value_range`` of an export's ``knobs.json``.
+VALUE_RANGE = (-1.0, 1.0)
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SPEC_KEYS = ("name", "width", "guidance", "embedding_dim", "count")
+
+
+class UnknownKnobError(ValueError):
+    """A knob name that the model does not have; the message lists the ones it has."""
+
+
+def knob_index(names, name):
+    """The position of knob ``name`` in ``names`` (a model's knob names in z order).
+
+    Raises:
+        UnknownKnobError: naming ``name`` and the knobs there are.
+    """
+    names = list(names)
+    if name not in names:
+        raise UnknownKnobError(f"Unknown knob {name!r}. This model's knobs: {', '.join(names)}.")
+    return names.index(name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,9 +211,12 @@ class KnobLayout:
         return _column_names(self.knobs, "embedding_dim")
 
     def index(self, name):
-        if name not in self.names:
-            raise ValueError(f"Unknown knob '{name}'. Knobs: {', '.join(self.names)}.")
-        return self.names.index(name)
+        """The position of knob ``name``; ``UnknownKnobError`` when there is none of that name."""
+        return knob_index(self.names, name)
+
+    def latent_slice(self, name):
+        """The columns of z that knob ``name`` occupies, as a slice."""
+        return self.latent_slices[self.index(name)]
 
     def knob(self, name):
         return self.knobs[self.index(name)]

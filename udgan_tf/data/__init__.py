@@ -17,7 +17,6 @@ Two kinds, both with ``observation_shape`` and ``training_dataset(batch_size, se
 To add a data set, add ``"name": Constructor`` to ``DATASETS``.
 """
 
-import inspect
 
 from udgan_tf.data.celeba import CelebA
 from udgan_tf.data.dsprites import DSprites
@@ -26,6 +25,7 @@ from udgan_tf.data.ground_truth import GroundTruthData
 from udgan_tf.data.image_folder import ImageFolder
 from udgan_tf.data.images import ImageData
 from udgan_tf.data.mnist import MNIST, ColoredMNIST
+from udgan_tf.keywords import keyword_names, takes_any_keyword
 
 # name -> constructor (a GroundTruthData or ImageData subclass, or a callable returning one).
 DATASETS = {
@@ -44,14 +44,7 @@ def available_datasets():
 
 def accepted_options(constructor):
     """Keyword names the constructor takes, or None if it takes ``**kwargs``."""
-    parameters = inspect.signature(constructor).parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return None
-    return [
-        p.name
-        for p in parameters
-        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    ]
+    return None if takes_any_keyword(constructor) else keyword_names(constructor)
 
 
 def get_dataset(name, **options):
