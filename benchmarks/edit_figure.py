@@ -16,8 +16,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from udgan_tf import data as data_lib  # noqa: E402
-from udgan_tf.editing import apply_edit  # noqa: E402
-from udgan_tf.runs import RunDirectory, atomic_write, atomic_write_bytes, load_model, png_bytes  # noqa: E402
+from udgan_tf.editing import apply_edit, load_editor  # noqa: E402
+from udgan_tf.runs import RunDirectory, write_figure, write_png  # noqa: E402
 
 EDITS = [(knob, delta) for knob in ("x_position", "y_position", "size") for delta in (-0.5, 0.5)]
 
@@ -37,13 +37,14 @@ def main(argv=None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    model = load_model(args.run_dir)
+    editor = load_editor(args.run_dir)
+    model = editor.model
     data = data_lib.dataset_for_config(RunDirectory(args.run_dir).read_config())
     _, images = data.sample(args.rows, np.random.RandomState(args.seed))
     images = images.astype(np.float32)
-    knobs = model.invert(images, refine_steps=args.refine_steps, restarts=2)
+    knobs = editor.invert(images, refine_steps=args.refine_steps, restarts=2)
     columns = [("real image", images), ("reconstruction", np.asarray(model(knobs)))]
-    columns += [(f"{knob} {delta:+.1f}", np.asarray(model(apply_edit(model, knobs, {knob: delta}))))
+    columns += [(f"{knob} {delta:+.1f}", np.asarray(model(apply_edit(model.layout, knobs, {knob: delta}))))
                 for knob, delta in EDITS]
     fig, axes = plt.subplots(args.rows, len(columns), figsize=(1.3 * len(columns), 1.4 * args.rows), squeeze=False)
     for column, (title, pictures) in enumerate(columns):
@@ -52,14 +53,11 @@ def main(argv=None):
             axes[row, column].set_xticks([])
             axes[row, column].set_yticks([])
         axes[0, column].set_title(title, fontsize=7)
-    fig.suptitle(f"model.invert (encoder + {args.refine_steps} refinement steps), then model.edit", fontsize=8)
+    fig.suptitle(f"editor.invert (encoder + {args.refine_steps} refinement steps), then editor.edit", fontsize=8)
     fig.tight_layout()
-
-    def write(tmp):
-        fig.savefig(tmp, format="png", dpi=110)
-    atomic_write(args.out, write)
+    write_figure(args.out, fig, dpi=110)
     if args.sprite:
-        atomic_write_bytes(args.sprite, png_bytes(images[0]))
+        write_png(args.sprite, images[0])
     print(f"wrote {args.out}" + (f" and {args.sprite}" if args.sprite else ""))
 
 

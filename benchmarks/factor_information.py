@@ -25,7 +25,8 @@ from udgan_tf.evaluation.evaluate_run import load_data  # noqa: E402
 from udgan_tf.evaluation.metrics.mig import normalised_mutual_info  # noqa: E402
 from udgan_tf.evaluation.metrics.utils import generate_batch_factor_code  # noqa: E402
 from udgan_tf.evaluation.representation import embedding_function  # noqa: E402
-from udgan_tf.runs import RunDirectory, atomic_write_text, load_model  # noqa: E402
+from udgan_tf.models import load_model  # noqa: E402
+from udgan_tf.runs import RunDirectory, atomic_write_text  # noqa: E402
 
 
 def factor_information(run_dir, num=10000, seed=0, num_bins=20):

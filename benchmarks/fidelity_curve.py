@@ -38,7 +38,7 @@ from udgan_tf.evaluation.generator_measures import knob_factor_matrix  # noqa: E
 from udgan_tf.evaluation.knob_control import plausible_fraction, real_area_range  # noqa: E402
 from udgan_tf.evaluation.oracle import load_or_train_oracle  # noqa: E402
 from udgan_tf.runs import RunDirectory, save_model_run  # noqa: E402
-from udgan_tf.train import build_data, build_model  # noqa: E402
+from udgan_tf.training import build_data, build_model  # noqa: E402
 
 
 #: UD-GAN's log names as the curve files have always called them.
@@ -151,7 +151,7 @@ def measure_runs(run_dirs, args):
     """One JSON line per trained run directory, with the figures ``main`` measures while training."""
     from udgan_tf.data import DSprites
     from udgan_tf.evaluation.evaluate_run import training_minutes
-    from udgan_tf.runs import load_model
+    from udgan_tf.models import load_model
 
     data = DSprites(resolution=64)
     oracle, real_features = reference(data, args)

@@ -33,7 +33,7 @@ import tensorflow as tf  # noqa: E402
 from udgan_tf import config as config_lib  # noqa: E402
 from udgan_tf.data import get_dataset  # noqa: E402
 from udgan_tf.data.fake import write_fake_celeba, write_fake_mnist  # noqa: E402
-from udgan_tf.train import build_model  # noqa: E402
+from udgan_tf.training import build_model  # noqa: E402
 
 BATCH = 64
 

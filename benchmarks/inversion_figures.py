@@ -34,9 +34,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from udgan_tf import data as data_lib  # noqa: E402
-from udgan_tf.editing import apply_edit  # noqa: E402
+from udgan_tf.editing import apply_edit, load_editor  # noqa: E402
 from udgan_tf.evaluation.oracle import lit_side, load_or_train_oracle  # noqa: E402
-from udgan_tf.runs import RunDirectory, atomic_write_text, load_model  # noqa: E402
+from udgan_tf.runs import RunDirectory, atomic_write_text  # noqa: E402
 
 #: guided knob -> the dSprites factor it is meant to control
 GUIDED = {"x_position": "position_x", "y_position": "position_y", "size": "scale"}
@@ -77,7 +77,7 @@ def figures(model, data, oracle, images, factors, knobs, delta=0.5):
     edits = {}
     for knob, factor in GUIDED.items():
         for sign in (+1, -1):
-            after = oracle.predict_factors(generate(model, apply_edit(model, knobs, {knob: sign * delta})))
+            after = oracle.predict_factors(generate(model, apply_edit(model.layout, knobs, {knob: sign * delta})))
             moved = after[:, names.index(factor)] - before[:, names.index(factor)]
             own = np.sign(moved) == sign * np.sign(correlations[knob])
             others, kept = np.ones(len(knobs), bool), {}
@@ -108,8 +108,9 @@ def main(argv=None):
     parser.add_argument("--out")
     args = parser.parse_args(argv)
 
-    model = load_model(args.run_dir)
-    if model.knob_encoder is None:
+    editor = load_editor(args.run_dir)
+    model = editor.model
+    if editor.encoder is None:
         sys.exit(f"error: {args.run_dir} has no knob encoder: python -m udgan_tf.inversion --run-dir {args.run_dir}")
     config = RunDirectory(args.run_dir).read_config()
     data = data_lib.dataset_for_config(config)
@@ -120,12 +121,12 @@ def main(argv=None):
     result = {"run_dir": args.run_dir, "step": RunDirectory(args.run_dir).status().get("step"), "num": args.num,
               "refine_steps": args.refine_steps, "restarts": args.restarts}
     start = time.perf_counter()
-    encoded = model.invert(images)
+    encoded = editor.invert(images)
     result["encoder_seconds"] = time.perf_counter() - start
     result["encoder"] = figures(model, data, oracle, images, factors, encoded)
     if args.refine_steps:
         start = time.perf_counter()
-        refined = model.invert(images, refine_steps=args.refine_steps, restarts=args.restarts)
+        refined = editor.invert(images, refine_steps=args.refine_steps, restarts=args.restarts)
         result["refined_seconds"] = time.perf_counter() - start
         result["refined"] = figures(model, data, oracle, images, factors, refined)
     line = json.dumps(result)

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from serving_fakes import serve  # noqa: E402
-from udgan_tf.export import export_run  # noqa: E402
+from udgan_tf.serving.export import export_run  # noqa: E402
 from udgan_tf.serving import GrpcClient  # noqa: E402
 from udgan_tf.serving import signatures as contract  # noqa: E402
 

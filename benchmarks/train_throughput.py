@@ -38,7 +38,7 @@ import tensorflow as tf  # noqa: E402
 from input_pipeline import images_per_second  # noqa: E402
 from udgan_tf import config as config_lib  # noqa: E402
 from udgan_tf.networks.generator import ARCHITECTURES  # noqa: E402
-from udgan_tf.train import build_dataset, build_model  # noqa: E402
+from udgan_tf.training import build_dataset, build_model  # noqa: E402
 
 
 def plain_step_fn(model):
@@ -89,7 +89,7 @@ def time_loop(step, iterator, steps):
 
 def variants(args):
     """fit steps/s of the default, mixed precision and mirrored runs, and their ratios to the default."""
-    from udgan_tf.train import build_model
+    from udgan_tf.training import build_model
 
     config = config_lib.load_config(args.config, [
         "training.batch_size=16", "model.stabilisers.real_images_per_quartet=1", f"model.architecture={args.architecture}"])

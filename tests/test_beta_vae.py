@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from udgan_tf.beta_vae import BetaVAE, beta_vae_loss, knobs_to_latents, latents_to_knobs
+from udgan_tf.models.beta_vae import BetaVAE, beta_vae_loss, knobs_to_latents, latents_to_knobs
 
 TINY = {"knobs": [{"name": "free", "count": 3}], "resolution": 16, "channels": 1, "filters": 8, "seed": 3}
 

@@ -6,6 +6,7 @@ import shutil
 import pytest
 from PIL import Image
 
+from udgan_tf import comparison
 from udgan_tf import compare
 
 TINY = ["model.resolution=16", "model.filters=8", "training.batch_size=8", "training.log_every=5",
@@ -42,10 +43,10 @@ def test_the_table_puts_published_figures_beside_ours_with_their_source():
              "generator": {"precision_recall": {"precision": 0.5, "recall": 0.25, "k": 3},
                            "shape_shares": {"generated": {"square": 0.2, "ellipse": 0.3, "heart": 0.5}}}}
             for value in (0.6, 0.8)]
-    summary = compare.summarise({"beta_vae": runs})
+    summary = comparison.summarise({"beta_vae": runs})
     assert summary["beta_vae"]["beta_vae_score"]["mean"] == pytest.approx(0.7)
     assert summary["beta_vae"]["beta_vae_score"]["std"] == pytest.approx(0.1)
-    text = compare.report_markdown(summary, "dsprites", 45, [0, 1])
+    text = comparison.report_markdown(summary, "dsprites", 45, [0, 1])
     row = next(line for line in text.splitlines() if line.startswith("| beta-VAE | 10 |"))
     assert "0.70 ± 0.10 [0.992]<sup>" in row and "0.10 ± 0.00 [0.210]<sup>" in row
     assert "Lin et al. 2020 (InfoGAN-CR), Table 1" in text and "the UD-GAN paper, Table 1" in text
@@ -67,7 +68,7 @@ def test_compare_runs_end_to_end_on_a_tiny_budget_and_continues_after_a_rerun(tm
     for entry, figures in results["summary"].items():
         assert {"beta_vae_score", "factor_vae_score", "mig", "precision", "recall", "square"} <= set(figures)
         assert figures["step"]["mean"] > 0
-        assert len(results["curves"][compare.ENTRIES[entry][2]][0]) >= 1   # snapshots scored (first run)
+        assert len(results["curves"][comparison.ENTRIES[entry][2]][0]) >= 1   # snapshots scored (first run)
     report = (out / "report.md").read_text()
     assert "| UD-GAN-G |" in report and "| InfoGAN |" in report and "![traversals](traversals.png)" in report
     assert "0.05 minutes of training (cpu clock" in report
@@ -100,7 +101,7 @@ def test_the_report_says_plainly_which_targets_are_held_and_which_missed():
     summary = {"udgan": figures(factor_vae_score=0.5, mig=0.01, beta_vae_score=0.7),
                "udgan_g": figures(factor_vae_score=0.8, mig=0.5, beta_vae_score=0.9),
                "infogan": figures(factor_vae_score=0.4, mig=0.02, beta_vae_score=0.95)}
-    lines = compare.target_lines(summary)
+    lines = comparison.target_lines(summary)
     assert "- UD-GAN-G < InfoGAN on beta_vae_score: 0.90 vs 0.95 (**missed**)" in lines
     assert "- UD-GAN-G >= InfoGAN on mig: 0.50 vs 0.02 (held)" in lines
     assert "- UD-GAN >= InfoGAN on factor_vae_score: 0.50 vs 0.40 (held)" in lines
@@ -115,7 +116,7 @@ def test_report_only_writes_the_report_from_the_records_so_far_and_trains_nothin
     results = {"step": 10, "metrics": {"beta_vae_score": {"eval_accuracy": 0.8}, "mig": {"discrete_mig": 0.1}}}
     for entry, seeds in (("udgan_g", (0, 1)), ("beta_vae", (0,))):
         for seed in seeds:
-            config = compare.entry_config(entry, "dsprites", 1.0, seed, curve_points=0)
+            config = comparison.entry_config(entry, "dsprites", 1.0, seed, curve_points=0)
             (out / entry).mkdir(parents=True, exist_ok=True)
             (out / entry / f"seed{seed}.json").write_text(json.dumps(
                 {"entry": entry, "seed": seed, "config": config, "results": results, "curve": [],

@@ -21,11 +21,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from udgan_tf import demo as demo_lib
-from udgan_tf import demo_guard
-from udgan_tf.demo import DemoPage
-from udgan_tf.demo_guard import RefuseClientPaths, is_inside, uploaded_paths
-from udgan_tf.demo_backends import DemoError, ExportBackend, RunBackend, open_backend
+from udgan_tf.editing import encoder_training
+from udgan_tf.demo import __main__ as demo_command
+from udgan_tf.demo import app as demo_lib
+from udgan_tf.demo import guard as demo_guard
+from udgan_tf.demo.app import DemoPage
+from udgan_tf.demo.guard import RefuseClientPaths, is_inside, uploaded_paths
+from udgan_tf.demo.backends import DemoError, ExportBackend, RunBackend, open_backend
 from udgan_tf.editing import MAX_FILE_BYTES, read_image
 from udgan_tf.runs import png_bytes
 
@@ -40,7 +42,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 def tiny_run(tmp_path_factory):
     """A 200-step dSprites run at 16x16 with a 300-step knob encoder, trained once per session:
     pytest-xdist's workers share it through a lock in the session's base directory."""
-    from udgan_tf import config as config_lib, inversion, train as train_lib
+    from udgan_tf import config as config_lib, train as train_lib
 
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
@@ -56,7 +58,7 @@ def tiny_run(tmp_path_factory):
                 "training": {"steps": 200, "batch_size": 8, "log_every": 50, "checkpoint_every": 100,
                              "backup_every_steps": 100, "image_every": 1000, "traversal_values": 3}})
             train_lib.train(config, run_dir, verbose=0)
-            inversion.train_encoder(run_dir, steps=300, log_every=50, backup_every=100, filters=8, verbose=0)
+            encoder_training.train_encoder(run_dir, steps=300, log_every=50, backup_every=100, filters=8, verbose=0)
             (run_dir / "trained").touch()
     return run_dir
 
@@ -177,7 +179,7 @@ def test_bad_slider_values_are_refused_with_a_message(page):
 def test_upload_moves_the_sliders_to_the_inverted_knobs(page, backend):
     data = generated_png(backend, [0.5, -0.5, 0.25])
     cleared, status, preview, image, *values, strip = page.upload(data, "x")
-    expected = backend.model.invert(read_image(data, 16, 1)[None])[0]
+    expected = backend.editor.invert(read_image(data, 16, 1)[None])[0]
     assert values == [float(v) for v in expected]
     assert cleared is None and status.startswith("Recovered the knobs of your image")
     assert np.array_equal(np.asarray(preview), np.asarray(Image.open(io.BytesIO(data))))
@@ -213,7 +215,7 @@ def test_a_run_without_knob_encoder_still_slides_and_says_how_to_train_one(run_w
 
 @pytest.mark.slow
 def test_the_export_backend_draws_inverts_and_traverses_like_the_run(tiny_run, backend, tmp_path):
-    from udgan_tf.export import export_run
+    from udgan_tf.serving.export import export_run
 
     exported = ExportBackend(export_run(tiny_run, tmp_path, "udgan"))
     assert exported.knobs == backend.knobs and exported.image_shape == (16, 16, 1) and exported.can_invert
@@ -341,7 +343,7 @@ def test_the_api_upload_route_takes_an_image_and_refuses_one_over_the_limit(serv
     assert too_large.status_code == 413, too_large.text
     status, text = call_api(url, "upload", [{"path": uploaded.json()[0], "meta": {"_type": "gradio.FileData"}}, "x"])
     assert status == 200 and "Recovered the knobs of your image" in text, text
-    expected = backend.model.invert(read_image(data, 16, 1)[None])[0]
+    expected = backend.editor.invert(read_image(data, 16, 1)[None])[0]
     data_line = next(line for line in text.splitlines() if line.startswith("data: [null"))
     assert json.loads(data_line[len("data: "):])[4:7] == pytest.approx([float(v) for v in expected])
 
@@ -387,13 +389,13 @@ def test_the_guard_passes_a_request_with_uploaded_paths_on_unchanged(tmp_path):
 
 
 def run_main(argv, capsys):
-    code = demo_lib.main(argv)
+    code = demo_command.main(argv)
     return code, capsys.readouterr().err
 
 
 def test_the_command_line_takes_exactly_one_model(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        demo_lib.main([])
+        demo_command.main([])
     assert exit_info.value.code == 2
     assert "one of the arguments --run-dir --export is required" in capsys.readouterr().err
     with pytest.raises(DemoError, match="exactly one of --run-dir"):
@@ -490,7 +492,7 @@ def test_the_page_in_a_browser(server, backend, tmp_path):
     requests = []
     good = tmp_path / "knobs.png"
     good.write_bytes(generated_png(backend, [0.5, -0.5, 0.25]))
-    expected = backend.model.invert(read_image(good.read_bytes(), 16, 1)[None])[0]
+    expected = backend.editor.invert(read_image(good.read_bytes(), 16, 1)[None])[0]
     bad = tmp_path / "notes.txt"
     bad.write_text("not an image")
     with sync_playwright() as playwright:

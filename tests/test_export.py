@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from serving_fakes import SavedModelPredictionServicer, replay_warmup, serve
+from udgan_tf.serving import export as serving_export
 from udgan_tf import config as config_lib
 from udgan_tf import export, train
 from udgan_tf.knobs import parse_knobs
-from udgan_tf.runs import load_model
+from udgan_tf.models import load_model
 from udgan_tf.serving import signatures as contract
 from udgan_tf.serving.client import GrpcClient, RestClient, ServingError, build_predict_body
 
@@ -40,7 +41,7 @@ def tiny_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def exported(tiny_run, tmp_path_factory):
     base = tmp_path_factory.mktemp("exports")
-    return export.export_run(tiny_run, base, "udgan", max_batch_size=8)
+    return serving_export.export_run(tiny_run, base, "udgan", max_batch_size=8)
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +94,10 @@ def test_knobs_json_and_versions(exported, tiny_run):
     assert parse_knobs(info["knobs"]) == load_model(tiny_run).knobs  # the model's knobs, as its config gives them
     assert info["image_shape"] == [16, 16, 1] and info["signatures"] == list(contract.SIGNATURES)
     assert exported.name == "1"
-    second = export.export_run(tiny_run, exported.parent.parent, "udgan", max_batch_size=8)
+    second = serving_export.export_run(tiny_run, exported.parent.parent, "udgan", max_batch_size=8)
     assert second.name == "2"                          # the next free version
-    with pytest.raises(export.ExportError, match="never overwritten"):
-        export.export_run(tiny_run, exported.parent.parent, "udgan", version=1)
+    with pytest.raises(serving_export.ExportError, match="never overwritten"):
+        serving_export.export_run(tiny_run, exported.parent.parent, "udgan", version=1)
     assert not [p for p in exported.parent.iterdir() if "partial" in p.name]
 
 
@@ -193,6 +194,6 @@ def test_export_cli_errors(tiny_run, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_a_batching_export_leaves_traverse_out_of_the_warmup(tiny_run, tmp_path):
-    path = export.export_run(tiny_run, tmp_path, "udgan", batching=True)
+    path = serving_export.export_run(tiny_run, tmp_path, "udgan", batching=True)
     servicer = SavedModelPredictionServicer(path, "udgan", batching=True)
     assert replay_warmup(path, servicer) == len(contract.SIGNATURES) - 1  # every record passes batching's rules

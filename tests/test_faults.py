@@ -19,6 +19,7 @@ import pytest
 import tensorflow as tf
 import yaml
 
+from udgan_tf import training
 from udgan_tf import config as config_lib
 from udgan_tf import train
 from udgan_tf.runs import (EventFile, RunDirectory, RunWriteError, append_text, atomic_write, atomic_write_bytes,
@@ -89,7 +90,7 @@ def resolved(config_path):
 
 def backed_up_step(config_path, backup_path):
     """Loads the backup into a fresh model (as a resumed run does) and returns its step."""
-    model = train.build_model(resolved(config_path))
+    model = training.build_model(resolved(config_path))
     model.load_weights(backup_path)
     return int(model.optimizer.iterations.numpy())
 
@@ -116,7 +117,7 @@ def history_steps(run):
 def weights_size(tmp_path_factory):
     """Bytes of the tiny model's weights file (backups and checkpoints), to size the disks."""
     config = tiny_config(tmp_path_factory.mktemp("size") / "tiny.yaml")
-    return len(weights_bytes(train.build_model(resolved(config))))
+    return len(weights_bytes(training.build_model(resolved(config))))
 
 
 # The write mechanism.
@@ -167,7 +168,7 @@ def test_a_write_into_a_full_file_system_leaves_the_old_file_and_frees_its_space
 
 def test_weights_written_from_memory_load_like_save_weights(tmp_path):
     config = resolved(tiny_config(tmp_path / "tiny.yaml"))
-    model = train.build_model(config)
+    model = training.build_model(config)
     rng = np.random.default_rng(0)
     for variable in model.variables:  # every weight and optimizer slot, so a mix-up shows
         variable.assign(rng.integers(1, 100, variable.shape).astype(variable.dtype))
@@ -182,7 +183,7 @@ def test_weights_written_from_memory_load_like_save_weights(tmp_path):
         return items
     assert contents(tmp_path / "memory.weights.h5") == contents(tmp_path / "keras.weights.h5")
 
-    loaded = train.build_model(config)
+    loaded = training.build_model(config)
     loaded.load_weights(tmp_path / "memory.weights.h5")
     pairs = list(zip(model.variables, loaded.variables))
     for optimizer in ("generator_optimizer", "discriminator_optimizer", "siamese_optimizer"):
@@ -241,7 +242,7 @@ def test_a_full_disk_is_an_error_for_the_event_file_and_loses_no_event(mount_tmp
 def test_fit_segments_end_epochs_at_the_same_steps_from_any_start():
     total, every = 11, 4
     for start in range(total + 1):
-        segments = train._fit_segments(start, total, every)
+        segments = training.loop._fit_segments(start, total, every)
         ends, step = [], start
         for first, steps_per_epoch, epochs in segments:
             assert first == step
@@ -260,7 +261,7 @@ def test_sigterm_handler_requests_a_stop_and_is_restored():
     previous = signal.signal(signal.SIGTERM, lambda *args: previous_calls.append(args))
     try:
         monitor = Monitor()
-        with train.stop_on_sigterm(monitor):
+        with training.preemption.stop_on_sigterm(monitor):
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.1)  # the handler runs between bytecodes of the main thread
         assert monitor.stop_requested and previous_calls == []

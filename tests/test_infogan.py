@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 from udgan_tf import losses
-from udgan_tf.infogan import InfoGAN
-from udgan_tf.infogan_cr import InfoGANCR, contrastive_pair_codes
+from udgan_tf.models import InfoGAN
+from udgan_tf.models.infogan_cr import InfoGANCR, contrastive_pair_codes
 
 CODES = [{"name": "code", "count": 3}]
 

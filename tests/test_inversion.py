@@ -10,11 +10,13 @@ import pytest
 from PIL import Image
 
 from serving_fakes import SavedModelPredictionServicer, replay_warmup, serve
+from udgan_tf import editing
+from udgan_tf.editing import encoder_training
 from udgan_tf import config as config_lib
 from udgan_tf import edit as edit_cli
 from udgan_tf import export, inversion, train
-from udgan_tf.editing import EditingError, ImageError, apply_edit, read_image
-from udgan_tf.runs import load_model
+from udgan_tf.editing import EditingError, ImageError, apply_edit, load_editor, read_image
+from udgan_tf.knobs import UnknownKnobError
 from udgan_tf.serving import client as client_cli
 
 KNOBS = [{"name": "free", "count": 2}, {"name": "x", "guidance": "center_of_mass_x"}]
@@ -38,13 +40,18 @@ def tiny_config(steps):
 def run_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("inversion") / "run"
     train.train(tiny_config(200), path, verbose=0)
-    inversion.train_encoder(path, verbose=0, **ENCODER)
+    encoder_training.train_encoder(path, verbose=0, **ENCODER)
     return path
 
 
 @pytest.fixture(scope="module")
-def model(run_dir):
-    return load_model(run_dir)
+def editor(run_dir):
+    return load_editor(run_dir)
+
+
+@pytest.fixture(scope="module")
+def model(editor):
+    return editor.model
 
 
 def generated(model, count=128, seed=5):
@@ -60,34 +67,34 @@ def png(image_array=None, mode="L", size=(16, 16)):
 
 
 @pytest.mark.slow
-def test_the_encoder_recovers_the_knobs_of_generated_images_far_better_than_chance(model):
+def test_the_encoder_recovers_the_knobs_of_generated_images_far_better_than_chance(model, editor):
     knobs, images = generated(model)
-    error = float(np.mean((model.invert(images) - knobs) ** 2))
+    error = float(np.mean((editor.invert(images) - knobs) ** 2))
     assert error < CHANCE_ERROR / 3, error            # measured about 0.03
-    refined = model.invert(images[:16], refine_steps=100, restarts=2)
-    assert np.mean((refined - knobs[:16]) ** 2) < np.mean((model.invert(images[:16]) - knobs[:16]) ** 2)
+    refined = editor.invert(images[:16], refine_steps=100, restarts=2)
+    assert np.mean((refined - knobs[:16]) ** 2) < np.mean((editor.invert(images[:16]) - knobs[:16]) ** 2)
     assert refined.shape == (16, 3) and np.all(np.abs(refined) < 1)
 
 
 @pytest.mark.slow
-def test_edit_changes_only_the_named_knob(model):
+def test_edit_changes_only_the_named_knob(model, editor):
     _, images = generated(model, count=4)
-    recovered = model.invert(images)
-    edited = apply_edit(model, recovered, {"x": 0.5})
+    recovered = editor.invert(images)
+    edited = apply_edit(model.layout, recovered, {"x": 0.5})
     np.testing.assert_array_equal(edited[:, :2], recovered[:, :2])
     np.testing.assert_allclose(edited[:, 2], np.clip(recovered[:, 2] + 0.5, -1, 1), atol=1e-6)
-    np.testing.assert_allclose(apply_edit(model, recovered, values={"free_1": -0.25})[:, 0], -0.25)
-    np.testing.assert_allclose(model.edit(images, {"x": 0.5}), np.asarray(model(edited)), atol=1e-5)
-    with pytest.raises(EditingError, match="Unknown knob 'size'. This model's knobs: free_1, free_2, x"):
-        model.edit(images, {"size": 0.5})
+    np.testing.assert_allclose(apply_edit(model.layout, recovered, values={"free_1": -0.25})[:, 0], -0.25)
+    np.testing.assert_allclose(editor.edit(images, {"x": 0.5}), np.asarray(model(edited)), atol=1e-5)
+    with pytest.raises(UnknownKnobError, match="Unknown knob 'size'. This model's knobs: free_1, free_2, x"):
+        editor.edit(images, {"size": 0.5})
     with pytest.raises(EditingError, match=r"images must have shape \[batch, 16, 16, 1\]"):
-        model.invert(images[..., :8, :])
+        editor.invert(images[..., :8, :])
 
 
 @pytest.mark.slow
 def test_invert_without_an_encoder_says_how_to_train_one(tmp_path):
     train.train(tiny_config(2), tmp_path / "bare", verbose=0)
-    bare = load_model(tmp_path / "bare")
+    bare = load_editor(tmp_path / "bare")
     with pytest.raises(EditingError, match="train one with python -m udgan_tf.inversion --run-dir"):
         bare.invert(np.zeros((1, 16, 16, 1), np.float32))
 
@@ -96,25 +103,25 @@ def test_invert_without_an_encoder_says_how_to_train_one(tmp_path):
 def test_the_encoder_training_resumes_after_a_kill_and_refuses_other_settings(tmp_path, monkeypatch, capsys):
     path = tmp_path / "run"
     train.train(tiny_config(2), path, verbose=0)
-    original = inversion._Monitor.on_epoch_end
+    original = encoder_training.EncoderMonitor.on_epoch_end
 
     def killed_at_step_100(self, epoch, logs=None):
         if self.step >= 100:
             self.stop_requested = True          # what the SIGTERM handler sets
         original(self, epoch, logs)
 
-    monkeypatch.setattr(inversion._Monitor, "on_epoch_end", killed_at_step_100)
+    monkeypatch.setattr(encoder_training.EncoderMonitor, "on_epoch_end", killed_at_step_100)
     settings = {"steps": 200, "log_every": 50, "backup_every": 100, "filters": 8}
-    with pytest.raises(inversion.InversionPreempted, match="rerun the same command to resume"):
-        inversion.train_encoder(path, verbose=0, **settings)
-    monkeypatch.setattr(inversion._Monitor, "on_epoch_end", original)
-    with pytest.raises(inversion.InversionError, match="other settings"):
-        inversion.train_encoder(path, verbose=0, **{**settings, "steps": 300})
-    inversion.train_encoder(path, verbose=0, **settings)
+    with pytest.raises(encoder_training.InversionPreempted, match="rerun the same command to resume"):
+        encoder_training.train_encoder(path, verbose=0, **settings)
+    monkeypatch.setattr(encoder_training.EncoderMonitor, "on_epoch_end", original)
+    with pytest.raises(encoder_training.InversionError, match="other settings"):
+        encoder_training.train_encoder(path, verbose=0, **{**settings, "steps": 300})
+    encoder_training.train_encoder(path, verbose=0, **settings)
     assert "Resumed the encoder training from step 100" in capsys.readouterr().out
     rows = (path / "inversion" / "history.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in rows[1:]] == ["50", "100", "150", "200"]
-    assert load_model(path).knob_encoder is not None
+    assert load_editor(path).encoder is not None
     assert inversion.main(["--run-dir", str(path), "--steps", "200"]) == 2
     assert "already holds a trained encoder; pass --overwrite" in capsys.readouterr().err
 
@@ -176,7 +183,7 @@ def test_the_edit_command_writes_input_reconstruction_and_edits(run_dir, model, 
 
 
 @pytest.mark.slow
-def test_the_export_serves_invert_and_edit_and_refuses_bad_requests(run_dir, model, tmp_path, capsys):
+def test_the_export_serves_invert_and_edit_and_refuses_bad_requests(run_dir, model, tmp_path, capsys, editor):
     assert export.main(["--run-dir", str(run_dir), "--export-base", str(tmp_path), "--model-name", "udgan",
                         "--max-batch-size", "8"]) == 0
     assert "invert, edit" in capsys.readouterr().out
@@ -189,11 +196,11 @@ def test_the_export_serves_invert_and_edit_and_refuses_bad_requests(run_dir, mod
         with client_cli.GrpcClient(f"localhost:{port}", "udgan", timeout=30.0) as client:
             _, images = generated(model, count=4)
             knobs, reconstruction = client.invert(images)
-            np.testing.assert_allclose(knobs, model.invert(images), atol=1e-4)
+            np.testing.assert_allclose(knobs, editor.invert(images), atol=1e-4)
             np.testing.assert_allclose(reconstruction, np.asarray(model(knobs)), atol=1e-4)
             deltas = {"free_1": np.zeros((4, 1), np.float32), "free_2": np.zeros((4, 1), np.float32),
                       "x": np.full((4, 1), 0.5, np.float32)}
-            np.testing.assert_allclose(client.edit(images, **deltas), model.edit(images, {"x": 0.5}), atol=1e-4)
+            np.testing.assert_allclose(client.edit(images, **deltas), editor.edit(images, {"x": 0.5}), atol=1e-4)
             bad = [(lambda: client.invert(np.full((1, 16, 16, 1), np.nan, np.float32)), "NaN or infinite"),
                    (lambda: client.invert(np.zeros((1, 8, 8, 1), np.float32)), "images must have shape"),
                    (lambda: client.invert(np.zeros((9, 16, 16, 1), np.float32)), "max_batch_size 8"),
@@ -235,9 +242,9 @@ def test_colour_images_invert_with_the_squared_error():
     generator = keras.Sequential([keras.Input((3,)), keras.layers.Dense(16 * 16 * 3, activation="sigmoid"),
                                   keras.layers.Reshape((16, 16, 3))])
     generator.layers[0].kernel.assign(3 * generator.layers[0].kernel)     # images that depend on z
-    assert inversion.likelihood_of(3) == "l2" and inversion.likelihood_of(1) == "bernoulli"
-    encoder = inversion.KnobEncoder(3, resolution=16, channels=3, filters=8)
-    training = inversion.EncoderTraining(generator, encoder, batch_size=32, likelihood="l2")
+    assert editing.encoder.likelihood_of(3) == "l2" and editing.encoder.likelihood_of(1) == "bernoulli"
+    encoder = editing.encoder.KnobEncoder(3, resolution=16, channels=3, filters=8)
+    training = encoder_training.EncoderTraining(generator, encoder, batch_size=32, likelihood="l2")
     training.compile(optimizer=keras.optimizers.Adam(1e-3))
     training.fit(tf.data.Dataset.from_tensors(0).repeat(), epochs=1, steps_per_epoch=300, verbose=0,
                  shuffle=False)
@@ -245,5 +252,5 @@ def test_colour_images_invert_with_the_squared_error():
     images = np.asarray(generator(knobs))
     encoded = np.asarray(encoder(images))
     assert np.mean((encoded - knobs) ** 2) < CHANCE_ERROR / 3
-    refined = inversion.refine(generator, images, encoded, steps=50, restarts=2, likelihood="l2")
+    refined = editing.refinement.refine(generator, images, encoded, steps=50, restarts=2, likelihood="l2")
     assert np.mean((refined - knobs) ** 2) < np.mean((encoded - knobs) ** 2)

@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from udgan_tf.knobs import KnobLayout, adaptive_margin, build_quartet, parse_knobs
-from udgan_tf.udgan import UDGAN
+from udgan_tf.models import UDGAN
 
 
 def test_parse_knobs_expands_count_and_defaults():

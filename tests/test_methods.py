@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 import yaml
 
+from udgan_tf import training
 from udgan_tf import config as config_lib
-from udgan_tf import methods
+from udgan_tf.models import registry as methods
 from udgan_tf import train as train_lib
-from udgan_tf.runs import RunDirectory, load_model
+from udgan_tf.models import load_model
+from udgan_tf.runs import RunDirectory
 
 TINY = {
     "infogan": {"knobs": [{"name": "code", "count": 3}], "architecture": "infogan_cr"},
@@ -68,7 +70,7 @@ def test_the_train_command_picks_the_methods_shipped_config_and_rejects_an_unkno
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["infogan", "infogan_cr", "beta_vae"])
 def test_a_method_trains_checkpoints_resumes_and_exports_like_udgan(tmp_path, method):
-    from udgan_tf.export import export_run
+    from udgan_tf.serving.export import export_run
 
     run_dir = tmp_path / "run"
     model = train_lib.train(tiny_config(method, steps=2), run_dir, verbose=0)
@@ -120,7 +122,7 @@ class SteppingClock:
 
 @pytest.mark.slow
 def test_a_resumed_run_counts_its_earlier_minutes_and_keeps_snapshots_on_the_clock(tmp_path, monkeypatch):
-    monkeypatch.setattr(train_lib, "time", SteppingClock())
+    monkeypatch.setattr(training.monitor, "time", SteppingClock())
     run_dir = tmp_path / "run"
     budget = {"minutes": 1.0, "snapshot_every_minutes": 0.25, "clock": "cpu"}
     train_lib.train(tiny_config("beta_vae", steps=4, **budget), run_dir, verbose=0)
@@ -153,7 +155,7 @@ def test_a_resumed_run_counts_its_earlier_minutes_and_keeps_snapshots_on_the_clo
 def test_the_cpu_clock_counts_this_process_s_cpu_time_per_core_not_the_wall():
     import time
 
-    cpu, wall = train_lib.TrainingClock("cpu", seconds_before=10.0), train_lib.TrainingClock("wall")
+    cpu, wall = training.TrainingClock("cpu", seconds_before=10.0), training.TrainingClock("wall")
     time.sleep(0.3)
     assert wall.seconds() >= 0.3
     assert 10.0 <= cpu.seconds() < 10.15       # sleeping takes no CPU time

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from udgan_tf.knobs import KnobLayout, parse_knobs
-from udgan_tf.runs import RunDirectory, RunDirectoryError, atomic_write, atomic_write_text, load_model
+from udgan_tf.models import load_model
+from udgan_tf.runs import RunDirectory, RunDirectoryError, atomic_write, atomic_write_text
 from udgan_tf.evaluation.traversal import tile, traversal_latents
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
+from udgan_tf import training
 from udgan_tf import config as config_lib
 from udgan_tf import train
 from udgan_tf.runs import RunDirectory
@@ -53,7 +54,7 @@ def test_a_run_killed_after_a_backup_resumes_and_finishes(tmp_path):
     # The backup holds every optimizer's state, not just model.optimizer's.
     resolved = config_lib.load_config(config)
     resolved["model"].setdefault("seed", resolved["training"]["seed"])
-    saved = train.build_model(resolved)
+    saved = training.build_model(resolved)
     saved.load_weights(backup)
     backed_up_step = int(saved.optimizer.iterations.numpy())
     assert backed_up_step >= 2 and backed_up_step % 2 == 0
@@ -74,7 +75,7 @@ def test_a_run_killed_after_a_backup_resumes_and_finishes(tmp_path):
 @pytest.mark.slow
 def test_a_nan_loss_stops_training_and_keeps_the_last_backup(tmp_path, capsys, monkeypatch):
     config, out = write_config(tmp_path / "tiny.yaml", steps=8), tmp_path / "run"
-    original = train.build_model
+    original = training.build_model
 
     def poisoned(resolved):
         model = original(resolved)
@@ -87,15 +88,15 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_backup(tmp_path, capsys, m
         model.discriminator_loss = nan_from_step_5
         return model
 
-    monkeypatch.setattr(train, "build_model", poisoned)
+    monkeypatch.setattr(training.loop, "build_model", poisoned)
     code = train.main(["--config", str(config), "--output-dir", str(out)])
     err = capsys.readouterr().err
     assert code == 3
     assert "d_loss is nan at step 5: training stopped; the last good backup" in err
-    monkeypatch.setattr(train, "build_model", original)
+    monkeypatch.setattr(training.loop, "build_model", original)
     resolved = config_lib.load_config(config)
     resolved["model"].setdefault("seed", resolved["training"]["seed"])
-    model = train.build_model(resolved)
+    model = training.build_model(resolved)
     model.load_weights(RunDirectory(out).backup_path)
     assert int(model.optimizer.iterations.numpy()) == 4
     assert all(np.isfinite(w.numpy()).all() for w in model.weights)
@@ -109,12 +110,12 @@ def test_auto_mirrors_over_the_gpus_when_there_are_several_and_one_device_takes_
     visible = [tf.config.PhysicalDevice(f"/physical_device:GPU:{i}", "GPU") for i in range(gpus)]
     monkeypatch.setattr(tf.config, "list_physical_devices",
                         lambda kind=None: visible if kind == "GPU" else list_physical_devices(kind))
-    auto = train.make_strategy("auto")
+    auto = training.make_strategy("auto")
     if gpus > 1:
         assert isinstance(auto, tf.distribute.MirroredStrategy)
     else:
         assert auto is tf.distribute.get_strategy()  # the default strategy: one device, no replicas
-    one_device = train.make_strategy("one_device")
+    one_device = training.make_strategy("one_device")
     assert isinstance(one_device, tf.distribute.OneDeviceStrategy)
     assert one_device.extended.worker_devices[0].endswith("GPU:0" if gpus else "CPU:0")
     assert train.parse_args(["--strategy", "mirrored"]).strategy == "mirrored"
@@ -130,7 +131,7 @@ MIXED_FLOAT16 = """
 import keras, tensorflow as tf
 keras.mixed_precision.set_dtype_policy("mixed_float16")
 from udgan_tf import config as config_lib
-from udgan_tf.train import build_model
+from udgan_tf.training import build_model
 config = config_lib.resolve_config({"dataset": {"name": "dsprites"}, "model": {
     "knobs": [{"name": "free", "count": 2}, {"name": "x", "guidance": "center_of_mass_x"}],
     "resolution": 16, "filters": 8, "seed": 0, "stabilisers": {"siamese_hidden_units": 0}}})  # float32 proxy beside a float16 net

@@ -346,12 +346,12 @@ def test_the_server_configs_serve_what_the_documented_export_writes():
 def test_the_batching_config_parses_as_tf_serving_reads_it_and_admits_the_largest_export_batch():
     from google.protobuf import text_format
 
-    from udgan_tf import export
+    from udgan_tf.serving import export as serving_export
 
     service = {**compose_service("docker-compose.yml"), **compose_service("docker-compose.batching.yml")}
     assert "--enable_batching" in flags(service)
     path = host_path(compose_mounts(service), flags(service)["--batching_parameters_file"])
     batching = text_format.Parse(path.read_text(), batching_parameters_message()())
-    assert batching.max_batch_size.value >= export.MAX_BATCH_SIZE  # else TF Serving refuses the export's largest batch
+    assert batching.max_batch_size.value >= serving_export.MAX_BATCH_SIZE  # else TF Serving refuses the export's largest batch
     assert batching.num_batch_threads.value >= 1 and batching.max_enqueued_batches.value >= 1
     assert not batching.pad_variable_length_inputs  # every input has fixed non-batch dimensions

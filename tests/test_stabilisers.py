@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from udgan_tf import config as config_lib
-from udgan_tf.stabilisers import Stabilisers, StabiliserError, upgrade_flat_model_config
+from udgan_tf.models.stabilisers import Stabilisers, StabiliserError, upgrade_flat_model_config
 
 LEGACY_RUN = pathlib.Path(__file__).parent / "data" / "legacy_flat_run"
 

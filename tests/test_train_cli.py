@@ -14,7 +14,8 @@ from PIL import Image
 from udgan_tf import config as config_lib
 from udgan_tf import train
 from udgan_tf.data.fake import write_fake_mnist
-from udgan_tf.runs import RunDirectory, load_model
+from udgan_tf.models import load_model
+from udgan_tf.runs import RunDirectory
 
 from conftest import MNIST_DIR, TINY_KNOBS, needs_real_mnist
 

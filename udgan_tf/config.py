@@ -3,11 +3,11 @@
 A config has four sections::
 
     dataset:    {name: dsprites, ...}   # name + options of udgan_tf.data.get_ground_truth_dataset
-    model:      {method: udgan, ...}    # the method (udgan_tf.methods) and its class's keyword
+    model:      {method: udgan, ...}    # the method (udgan_tf.models.registry) and its class's keyword
                                         # arguments, e.g. udgan_tf.UDGAN's; the GANs' training tricks
-                                        # in model.stabilisers (udgan_tf.stabilisers.Stabilisers)
+                                        # in model.stabilisers (udgan_tf.models.stabilisers.Stabilisers)
     optimizers: {generator: {...}, discriminator: {...}, siamese: {...}}   # keras.optimizers.Adam,
-                                        # one per network of the method (udgan_tf.methods.METHODS)
+                                        # one per network of the method (udgan_tf.models.registry.METHODS)
     training:   {...}                   # see TRAINING_DEFAULTS
 
 Every key is checked on load; a key that does not exist is an error that names it
@@ -21,7 +21,11 @@ import re
 
 import yaml
 
-from udgan_tf import methods
+from udgan_tf import guidance
+from udgan_tf.knobs import KnobLayout, parse_knobs
+from udgan_tf.models import registry
+from udgan_tf.models.stabilisers import FLAT_KEYS, REMOVED, Stabilisers
+from udgan_tf.networks.generator import check_resolution
 
 
 def shipped_config_dir():
@@ -80,7 +84,7 @@ def default_config():
     return {
         "dataset": {"name": "dsprites"},
         "model": {},
-        "optimizers": {},   # filled with the method's defaults (udgan_tf.methods) on load
+        "optimizers": {},   # filled with the method's defaults (udgan_tf.models.registry) on load
         "training": dict(TRAINING_DEFAULTS),
     }
 
@@ -88,7 +92,7 @@ def default_config():
 def config_path_for(dataset, method=None):
     """The shipped config of a data set: ``configs/<dataset>.yaml``; for a method other than
     udgan, ``configs/<dataset>_<method>.yaml`` when it exists."""
-    if method not in (None, methods.DEFAULT_METHOD):
+    if method not in (None, registry.DEFAULT_METHOD):
         path = shipped_config_dir() / f"{dataset}_{method}.yaml"
         if path.exists():
             return path
@@ -139,8 +143,8 @@ def resolve_config(loaded, overrides=(), source="config"):
 
 def _method(config):
     try:
-        return methods.method_of(config["model"])
-    except methods.UnknownMethodError as error:
+        return registry.method_of(config["model"])
+    except registry.UnknownMethodError as error:
         raise ConfigError(f"model.method: {error}") from None
 
 
@@ -169,8 +173,8 @@ def _merge(config, loaded, source):
             raise ConfigError(f"Section {section!r} in {source} must be a mapping.")
         if section == "optimizers":
             for name, options in values.items():
-                if name not in methods.OPTIMIZER_NAMES:
-                    raise ConfigError(f"Unknown key 'optimizers.{name}'. Allowed: {list(methods.OPTIMIZER_NAMES)}.")
+                if name not in registry.OPTIMIZER_NAMES:
+                    raise ConfigError(f"Unknown key 'optimizers.{name}'. Allowed: {list(registry.OPTIMIZER_NAMES)}.")
                 config["optimizers"].setdefault(name, {}).update(options or {})
         else:
             config[section].update(copy.deepcopy(values))
@@ -192,9 +196,9 @@ def _apply_override(config, override):
     node = config
     for part in parts[:-1]:
         if not isinstance(node.get(part), dict):
-            if parts[0] == "optimizers" and parts[1] not in methods.OPTIMIZER_NAMES:
+            if parts[0] == "optimizers" and parts[1] not in registry.OPTIMIZER_NAMES:
                 raise ConfigError(f"Unknown key '{'.'.join(parts[:2])}'. Allowed: "
-                                  f"{['optimizers.' + n for n in methods.OPTIMIZER_NAMES]}.")
+                                  f"{['optimizers.' + n for n in registry.OPTIMIZER_NAMES]}.")
             node[part] = {}
         node = node[part]
     node[parts[-1]] = value
@@ -205,7 +209,7 @@ def validate_config(config):
     method = _method(config)
     allowed_model = method.model_keys()
     unknown = sorted(set(config["model"]) - set(allowed_model))
-    elsewhere = [key for key in unknown if any(key in other.model_keys() for other in methods.METHODS.values())]
+    elsewhere = [key for key in unknown if any(key in other.model_keys() for other in registry.METHODS.values())]
     if elsewhere:
         raise ConfigError(f"{_keys(['model.' + k for k in elsewhere])} to method {method.name!r}. "
                           f"Its model keys: {allowed_model}.")
@@ -248,8 +252,6 @@ def validate_config(config):
 
 def _moved_keys_hint(unknown):
     """For keys of the flat model section of older configs: where they are now."""
-    from udgan_tf.stabilisers import FLAT_KEYS, REMOVED
-
     moved = [f"model.{k} is now model.stabilisers.{FLAT_KEYS[k]}" for k in unknown if k in FLAT_KEYS]
     removed = [f"model.{k} was removed (it never helped; BENCHMARKS.md, 'Removed options')"
                for k in unknown if k in REMOVED]
@@ -258,17 +260,12 @@ def _moved_keys_hint(unknown):
 
 def _validate_model_values(model, method):
     """Checks the knobs, the resolution and the stabilisers. Returns the ``Stabilisers``."""
-    from udgan_tf import guidance
-    from udgan_tf.knobs import KnobLayout, parse_knobs
-    from udgan_tf.networks.generator import check_resolution
-    from udgan_tf.stabilisers import Stabilisers
-
     try:
         knobs = parse_knobs(model["knobs"])
         KnobLayout(knobs)
         check_resolution(model.get("resolution", 64))
         for knob in knobs:
-            if knob.guided and method.name != methods.DEFAULT_METHOD:
+            if knob.guided and method.name != registry.DEFAULT_METHOD:
                 raise ConfigError(f"Knob {knob.name!r} has a guidance ({knob.guidance!r}): guidance does not "
                                   f"apply to method {method.name!r}; only udgan has guidance functions.")
             if knob.guided:

@@ -8,7 +8,8 @@ image; then each ``--knob NAME=VALUE`` is applied: a signed value (``+0.5``, ``-
 added to the image's own, an unsigned one (``0.8``) sets the knob. ``--traverse NAME``
 writes a strip instead: the image's knobs with NAME swept from -1 to 1 (``--values``). The
 PNG shows the input, its reconstruction and the result(s) side by side, upscaled so each
-is at least 256 px (``udgan_tf.serving.client.save_png``).
+is at least 256 px (``udgan_tf.runs.write_png_row``). The library behind it is
+``udgan_tf.editing.KnobEditor.edit_file``.
 """
 
 import argparse
@@ -16,8 +17,10 @@ import sys
 
 import numpy as np
 
-from udgan_tf.editing import EditingError, ImageError, apply_edit, knob_columns, read_image
-from udgan_tf.runs import RunDirectoryError, load_model
+from udgan_tf import exit_codes
+from udgan_tf.editing import EditingError, ImageError, load_editor
+from udgan_tf.knobs import UnknownKnobError
+from udgan_tf.runs import RunDirectoryError, RunWriteError, write_png_row
 
 
 def parse_knob_setting(text):
@@ -48,42 +51,17 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def edit_file(run_dir, image_path, knobs=(), traverse=None, values=8, refine_steps=200, restarts=4):
-    """Returns (images ``[N, R, R, C]``: input, reconstruction, result(s); the recovered knobs ``[Z]``)."""
-    if values < 2 or refine_steps < 0 or restarts < 1:
-        raise EditingError(f"--values must be >= 2, --refine-steps >= 0 and --restarts >= 1. Received: {values}, "
-                           f"{refine_steps}, {restarts}")
-    settings = [parse_knob_setting(text) for text in knobs]
-    model = load_model(run_dir)
-    try:
-        with open(image_path, "rb") as file:
-            data = file.read()
-    except OSError as error:
-        raise ImageError(f"Cannot read {image_path}: {error.strerror}.") from None
-    image = read_image(data, model.resolution, model.channels)[None]
-    recovered = model.invert(image, refine_steps=refine_steps, restarts=restarts)
-    deltas = {name: number for name, number, kind in settings if kind == "delta"}
-    fixed = {name: number for name, number, kind in settings if kind == "value"}
-    edited = apply_edit(model, recovered, deltas, fixed)
-    if traverse is not None:
-        columns = knob_columns(model, traverse)
-        edited = np.repeat(edited, values, axis=0)
-        edited[:, columns] = np.linspace(-1, 1, values, dtype=np.float32)[:, None]
-    outputs = np.asarray(model.inference_generator(np.concatenate([recovered, edited]), training=False))
-    return np.concatenate([image, outputs]), recovered[0]
-
-
 def main(argv=None):
-    from udgan_tf.serving.client import save_png
-
     args = parse_args(argv)
     try:
-        images, recovered = edit_file(args.run_dir, args.image, args.knob, args.traverse, args.values,
-                                      args.refine_steps, args.restarts)
-        size = save_png(images, args.out)
-    except (EditingError, ImageError, RunDirectoryError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        settings = [parse_knob_setting(text) for text in args.knob]
+        deltas = {name: number for name, number, kind in settings if kind == "delta"}
+        values = {name: number for name, number, kind in settings if kind == "value"}
+        images, recovered = load_editor(args.run_dir).edit_file(args.image, deltas, values, args.traverse,
+                                                                args.values, args.refine_steps, args.restarts)
+        size = write_png_row(args.out, images)
+    except (EditingError, ImageError, UnknownKnobError, RunDirectoryError, RunWriteError) as error:
+        return exit_codes.report(error)
     print(f"wrote {args.out} ({size[0]}x{size[1]} px: input, reconstruction, {len(images) - 2} edited); recovered "
           f"knobs: {np.array2string(recovered, precision=2, separator=', ')}")
     return 0

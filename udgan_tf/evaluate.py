@@ -29,6 +29,7 @@ import pathlib
 import sys
 
 from udgan_tf import data as data_lib
+from udgan_tf import exit_codes
 from udgan_tf.evaluation.evaluate_run import MEASURES, EvaluationError, evaluate
 from udgan_tf.evaluation.report import knob_control_tables
 from udgan_tf.runs import RunDirectoryError, RunWriteError
@@ -53,12 +54,11 @@ def main(argv=None):
         results = evaluate(args.run_dir, args.output, args.metrics, args.num_points, args.oracle_steps, args.seed,
                            args.data_dir)
     except (EvaluationError, RunDirectoryError, data_lib.DataError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return exit_codes.report(error)
     except RunWriteError as error:
-        print(f"error: the evaluation stopped: {error}. Nothing was written in place of the previous report; "
-              f"{error.remedy}, or pass another --output, then rerun the same command.", file=sys.stderr)
-        return 3
+        return exit_codes.report(error, f"error: the evaluation stopped: {error}. Nothing was written in place of "
+                                        f"the previous report; {error.remedy}, or pass another --output, then rerun "
+                                        "the same command.")
     output = args.output or str(pathlib.Path(args.run_dir) / "evaluation")
     if "knob_control" in results:
         print(knob_control_tables(results["knob_control"]))

@@ -43,14 +43,19 @@ Fractions are turned into pixel bounds by rounding half up, ``floor(f * H +
 Registry: ``register``, ``unregister``, ``get``, ``registered_names`` and
 ``build`` let configs refer to guidance functions by name, e.g.
 ``build({"name": "crop", "box": "top"})``.
+
+Why one module of over 400 lines: the paper's guidance functions (Appendices B-D) are short
+pure functions read side by side, each with its equation and tensor shapes in its docstring;
+the registry beside them is what configs name them through.
 """
 
 import functools
-import inspect
 import math
 from collections.abc import Mapping
 
 import tensorflow as tf
+
+from udgan_tf.keywords import keyword_names, takes_any_keyword
 
 __all__ = [
     "CROP_BOXES",
@@ -529,16 +534,11 @@ def build(spec):
         )
     fn = get(name)
     try:
-        sig = inspect.signature(fn)
+        accepted = keyword_names(fn, skip=1)
+        missing = [key for key in keyword_names(fn, skip=1, required_only=True) if key not in params]
+        takes_kwargs = takes_any_keyword(fn)
     except (TypeError, ValueError):
         return Guidance(name, fn, params)  # Cannot introspect: trust the spec.
-    all_params = list(sig.parameters.values())
-    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in all_params)
-    accepted = [
-        p.name
-        for p in all_params[1:]
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
     if not takes_kwargs:
         for key in params:
             if key not in accepted:
@@ -546,13 +546,6 @@ def build(spec):
                     f"Unknown param {key!r} for guidance {name!r}. Accepted "
                     f"params: {', '.join(accepted) if accepted else '(none)'}."
                 )
-    missing = [
-        p.name
-        for p in all_params[1:]
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        and p.default is p.empty
-        and p.name not in params
-    ]
     if missing:
         raise ValueError(
             f"Guidance {name!r} is missing required param(s): {', '.join(missing)}."

@@ -22,7 +22,8 @@ from udgan_tf.evaluation.knob_control import knob_control_measures
 from udgan_tf.evaluation.metrics import images_needed, metric_params
 from udgan_tf.evaluation.report import render_report
 from udgan_tf.evaluation.representation import PrecomputedCodes, embed_image_data, embedding_function, flatten
-from udgan_tf.runs import RunDirectory, RunDirectoryError, RunWriteError, load_model, writing
+from udgan_tf.models import load_model
+from udgan_tf.runs import RunDirectory, RunDirectoryError, RunWriteError, writing
 
 FACTOR_MEASURES = (*metrics_lib.METRICS, "generator")
 MEASURES = (*FACTOR_MEASURES, "correlations", "attributes", "knob_control")

@@ -26,6 +26,7 @@ import scipy.linalg
 from udgan_tf.evaluation.fidelity import oracle_confidence, precision_recall, shape_fidelity
 from udgan_tf.evaluation.metrics import dci as dci_lib
 from udgan_tf.evaluation.metrics import utils as metric_utils
+from udgan_tf.knobs import VALUE_RANGE
 
 
 def frechet_distance(features_a, features_b, epsilon=1e-6):
@@ -83,7 +84,7 @@ def generator_side_measures(model, data, oracle, num=5000, seed=0):
         knob dimension), ``factor_names``, ``predicted_factor_entropy`` (per factor).
     """
     random_state = np.random.RandomState(seed)
-    knobs = random_state.uniform(-1.0, 1.0, (num, model.layout.latent_dim)).astype(np.float32)
+    knobs = random_state.uniform(*VALUE_RANGE, (num, model.layout.latent_dim)).astype(np.float32)
     images = generate(model, knobs)
     predicted = oracle.predict_factors(images)
     real_factors, real_images = data.sample(num, random_state)

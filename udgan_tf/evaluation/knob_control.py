@@ -21,6 +21,7 @@ import numpy as np
 from udgan_tf import guidance
 from udgan_tf.data import DSprites
 from udgan_tf.evaluation.generator_measures import generate
+from udgan_tf.knobs import VALUE_RANGE
 
 #: Scalar proxies every guided knob is also correlated with, to show which variation
 #: each knob moves (the diagonal) and which it leaves alone (the rest).
@@ -103,11 +104,11 @@ def knob_sweeps(model, num_bases, num_values, rng, real, area_range):
         ``plausible[knob]`` the plausible fraction at each swept value, ``[num_values]``.
     """
     own, table, reach, plausible = {}, {}, {}, {}
-    values = np.linspace(-1, 1, num_values, dtype=np.float32)
+    values = np.linspace(*VALUE_RANGE, num_values, dtype=np.float32)
     for knob, piece in zip(model.knobs, model.layout.latent_slices):
         if not knob.guided:
             continue
-        latents = np.repeat(rng.uniform(-1, 1, (num_bases, model.layout.latent_dim)).astype(np.float32),
+        latents = np.repeat(rng.uniform(*VALUE_RANGE, (num_bases, model.layout.latent_dim)).astype(np.float32),
                             num_values, axis=0)
         swept = np.tile(values, num_bases)
         latents[:, piece] = swept[:, None]
@@ -145,7 +146,7 @@ def knob_control_measures(model, data, samples=2000, bases=100, values=21, seed=
         raise ValueError(f"knob_control measures sprites: it needs a dsprites run, not {type(data).__name__}.")
     rng = np.random.RandomState(seed)
     area_range = real_area_range(model.resolution)
-    images = generate(model, rng.uniform(-1, 1, (samples, model.layout.latent_dim)).astype(np.float32))
+    images = generate(model, rng.uniform(*VALUE_RANGE, (samples, model.layout.latent_dim)).astype(np.float32))
     result = {"samples": samples, "bases": bases, "values": values, "real_area_range": area_range,
               "plausible_fraction": plausible_fraction(images, area_range),
               "failures": failure_reasons(images, area_range)}

@@ -15,6 +15,8 @@ import csv
 import numpy as np
 
 from udgan_tf.evaluation.traversal import tile, traversal_latents
+from udgan_tf.knobs import VALUE_RANGE
+from udgan_tf.runs import write_figure
 
 
 def _pyplot():
@@ -27,13 +29,7 @@ def _pyplot():
 
 
 def _save(fig, path):
-    from udgan_tf.runs import writing
-
-    try:
-        with writing(path):
-            fig.savefig(path, dpi=100, bbox_inches="tight")
-    finally:
-        _pyplot().close(fig)
+    write_figure(path, fig, bbox_inches="tight")
 
 
 def _show_image(ax, image):
@@ -47,7 +43,7 @@ def save_knob_traversal(path, model, knob_index, num_values=9, rows=5, seed=0):
     random_state = np.random.RandomState(seed)
     latents = []
     for _ in range(rows):
-        base = random_state.uniform(-1, 1, model.layout.latent_dim)
+        base = random_state.uniform(*VALUE_RANGE, model.layout.latent_dim)
         latents.append(traversal_latents(model.layout, base, num_values)[knob_index * num_values:
                                                                         (knob_index + 1) * num_values])
     images = np.asarray(model(np.concatenate(latents), training=False))

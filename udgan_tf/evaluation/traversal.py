@@ -1,10 +1,11 @@
 """Knob traversals (the paper's Tables 3 and 4): one row per knob, that knob swept from
 -1 to 1 while the others stay fixed."""
 
-import io
-
 import numpy as np
 import tensorflow as tf
+
+from udgan_tf.knobs import VALUE_RANGE
+from udgan_tf.runs import write_figure
 
 
 def traversal_latents(layout, base, num_values):
@@ -19,7 +20,7 @@ def traversal_latents(layout, base, num_values):
         float32 ``[N_A * K, Z]``: row i*K + k sets every dimension of knob i to
         ``linspace(-1, 1, K)[k]``.
     """
-    values = np.linspace(-1.0, 1.0, num_values, dtype=np.float32)
+    values = np.linspace(*VALUE_RANGE, num_values, dtype=np.float32)
     latents = np.tile(np.asarray(base, np.float32), (len(layout.knobs) * num_values, 1))
     for i, piece in enumerate(layout.latent_slices):
         latents[i * num_values:(i + 1) * num_values, piece] = values[:, None]
@@ -28,7 +29,7 @@ def traversal_latents(layout, base, num_values):
 
 def traversal_grid(model, num_values=9, seed=0):
     """Generates the traversal grid. Returns float32 ``[N_A, K, R, R, C]`` in [0, 1]."""
-    base = np.random.RandomState(seed).uniform(-1, 1, model.layout.latent_dim)
+    base = np.random.RandomState(seed).uniform(*VALUE_RANGE, model.layout.latent_dim)
     latents = traversal_latents(model.layout, base, num_values)
     images = np.asarray(model(latents, training=False))
     return images.reshape(len(model.knobs), num_values, *images.shape[1:])
@@ -46,8 +47,8 @@ def tile(grid, padding=2):
     return out
 
 
-def traversal_figure_png(grid, knob_names, title=None):
-    """Renders the grid with knob names on the rows and values on the columns. Returns PNG bytes."""
+def traversal_figure(grid, knob_names, title=None):
+    """The grid with knob names on the rows and values on the columns. Returns a matplotlib figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -55,7 +56,7 @@ def traversal_figure_png(grid, knob_names, title=None):
 
     rows, cols = grid.shape[:2]
     fig, axes = plt.subplots(rows, cols, figsize=(0.9 * cols + 1.4, 0.9 * rows + 0.6), squeeze=False)
-    values = np.linspace(-1, 1, cols)
+    values = np.linspace(*VALUE_RANGE, cols)
     for r in range(rows):
         for c in range(cols):
             ax = axes[r, c]
@@ -70,22 +71,12 @@ def traversal_figure_png(grid, knob_names, title=None):
     if title:
         fig.suptitle(title, fontsize=9)
     fig.subplots_adjust(left=0.16, right=0.99, top=0.93 if title else 0.96, bottom=0.01, wspace=0.05, hspace=0.05)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
+    return fig
 
 
 def save_traversal_png(path, model, num_values=9, seed=0, title=None):
     """Writes the labelled traversal grid of ``model`` to ``path`` (atomically)."""
-    from udgan_tf.runs import atomic_write
-
-    png = traversal_figure_png(traversal_grid(model, num_values, seed), [k.name for k in model.knobs], title)
-
-    def write(tmp):
-        with open(tmp, "wb") as f:
-            f.write(png)
-    atomic_write(path, write)
+    write_figure(path, traversal_figure(traversal_grid(model, num_values, seed), [k.name for k in model.knobs], title))
 
 
 def traversal_summary_image(model, num_values=9, seed=0):

@@ -39,14 +39,17 @@ so each is at least 256 px. With ``--image FILE`` the picture is that image edit
 (``edit``): each ``--knob`` value is then added to the image's own knob value, and the image is
 read as ``udgan_tf.editing.read_image`` reads it (resized to the model's resolution; a wrong
 channel count, an empty or a non-image file is an error). Exit status 2 with ``error: ...`` on
-stderr for a bad knob, a bad image or a serving failure.
+stderr for a bad knob, a bad image or a serving failure (``udgan_tf.exit_codes``).
+
+Why the clients and their command share this file of over 400 lines: ``python -m
+udgan_tf.serving.client`` is the name users run and ``udgan_tf.serving.client.GrpcClient`` the
+name they import; the command part (the last hundred lines) only parses arguments and calls
+the clients.
 """
 
 import argparse
 import base64
 import json
-import math
-import os
 import sys
 import urllib.error
 import urllib.request
@@ -55,9 +58,12 @@ import grpc
 import numpy as np
 import tensorflow as tf
 from google.protobuf import json_format
-from PIL import Image
 from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
 
+from udgan_tf import exit_codes
+from udgan_tf.editing.image_files import ImageError, read_image
+from udgan_tf.knobs import VALUE_RANGE
+from udgan_tf.runs import RunWriteError, write_png_row
 from udgan_tf.serving import signatures as contract
 
 #: Images can be large (256 x 64 x 64 x 3 float32 is 12 MB): lift gRPC's 4 MB default, as TF Serving does.
@@ -339,13 +345,13 @@ def parse_knob(text, widths):
 def knob_batch(widths, knobs=(), traverse=None, values=8, seed=None):
     """The ``generate_by_knob`` inputs: {name: float32 [1, w]}, or [values, w] sweeping ``traverse``."""
     rng = np.random.default_rng(seed)
-    chosen = {name: rng.uniform(-1, 1, widths[name]).astype(np.float32) for name in sorted(widths)}
+    chosen = {name: rng.uniform(*VALUE_RANGE, widths[name]).astype(np.float32) for name in sorted(widths)}
     chosen.update(parse_knob(text, widths) for text in knobs)
     if traverse is None:
         return {name: value[None, :] for name, value in chosen.items()}
     _check_name(traverse, widths)
     batch = {name: np.tile(value, (values, 1)) for name, value in chosen.items()}
-    batch[traverse] = np.repeat(np.linspace(-1, 1, values, dtype=np.float32)[:, None], widths[traverse], axis=1)
+    batch[traverse] = np.repeat(np.linspace(*VALUE_RANGE, values, dtype=np.float32)[:, None], widths[traverse], axis=1)
     return batch
 
 
@@ -359,8 +365,6 @@ def edit_deltas(widths, knobs=()):
 def read_served_image(client, path):
     """The image file ``path`` as the served model's input, float32 [1, H, W, C]; the shape comes
     from the ``edit`` signature (UsageError for a bad image, ServingError without ``edit``)."""
-    from udgan_tf.editing import ImageError, read_image
-
     signatures = client.metadata()
     if contract.EDIT not in signatures:
         raise ServingError(f"model {client.model_name!r} has no {contract.EDIT} signature (it has: "
@@ -375,23 +379,6 @@ def read_served_image(client, path):
         raise UsageError(f"--image {path}: {error.strerror}") from None
     except ImageError as error:
         raise UsageError(f"--image {path}: {error}") from None
-
-
-def save_png(images, path, min_size=256):
-    """images float [N, H, W, C] in [0, 1] -> one PNG: the N images in a row, 1-px grey gaps,
-    upscaled with nearest-neighbour so each image is at least ``min_size`` px. Returns (width, height)."""
-    n, height, width, channels = images.shape
-    gap = 1 if n > 1 else 0
-    row = np.full((height, n * (width + gap) - gap, channels), 0.5, np.float32)
-    for i, image in enumerate(images):
-        row[:, i * (width + gap): i * (width + gap) + width] = image
-    pixels = np.round(np.clip(row, 0.0, 1.0) * 255).astype(np.uint8)
-    picture = Image.fromarray(pixels[..., 0] if channels == 1 else pixels)
-    scale = max(1, math.ceil(min_size / min(height, width)))
-    picture = picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    picture.save(path, format="PNG")
-    return picture.size
 
 
 def _positive(text):
@@ -429,10 +416,9 @@ def main(argv=None):
             else:
                 images = client.generate_by_knob(**knob_batch(widths, args.knob, args.traverse, args.values,
                                                               args.seed))
-        size = save_png(images, args.out)
-    except (ServingError, UsageError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        size = write_png_row(args.out, images)
+    except (ServingError, UsageError, RunWriteError) as error:
+        return exit_codes.report(error)
     print(f"wrote {args.out} ({len(images)} image(s), {size[0]}x{size[1]} px)")
     return 0
 
