@@ -100,14 +100,11 @@ def disentanglement(importance):
 
 
 def completeness_per_factor(importance):
-    """``1 - H_D(column)`` of each factor. ``[D, F] -> [F]``."""
-    return 1.0 - scipy.stats.entropy(importance + 1e-11, base=importance.shape[0])
+    """``1 - H_D(column)`` of each factor. ``[D, F] -> [F]``: the factors' side of
+    ``disentanglement_per_code``, which reads the matrix the other way round."""
+    return disentanglement_per_code(importance.T)
 
 
 def completeness(importance):
     """Importance-weighted mean completeness of the factors. ``[D, F] -> float``."""
-    per_factor = completeness_per_factor(importance)
-    if importance.sum() == 0.0:
-        importance = np.ones_like(importance)
-    factor_weight = importance.sum(axis=0) / importance.sum()
-    return float(np.sum(per_factor * factor_weight))
+    return disentanglement(importance.T)
