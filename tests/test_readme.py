@@ -42,6 +42,27 @@ def test_register_snippet_runs_and_the_guidance_builds():
         guidance.unregister("brightness")
 
 
+@pytest.mark.slow
+def test_editing_snippet_runs_on_a_run_with_a_knob_encoder(tmp_path, monkeypatch):
+    import numpy as np
+
+    from udgan_tf import config as config_lib
+    from udgan_tf.editing import train_encoder
+    from udgan_tf.training import train
+
+    monkeypatch.chdir(tmp_path)            # the snippet reads runs/dsprites
+    config = config_lib.resolve_config({
+        "dataset": {"name": "dsprites"},
+        "model": {"resolution": 16, "filters": 8, "knobs": [{"name": "free", "count": 2}, {"name": "size"}]},
+        "training": {"steps": 2, "batch_size": 8, "log_every": 1, "image_every": 1000, "traversal_values": 3}})
+    train(config, "runs/dsprites", verbose=0)
+    train_encoder("runs/dsprites", verbose=0, steps=2, log_every=1, backup_every=1, filters=8)
+    names = {"images": np.full((3, 16, 16, 1), 0.5, np.float32)}
+    exec(compile(snippet("editing"), "README.md:editing", "exec"), names)
+    assert names["knobs"].shape == (3, 3) and names["larger"].shape == (3, 16, 16, 1)
+    assert names["editor"].encoder is not None
+
+
 def opening_commands():
     """The README's first two bash blocks, each split at ``&&`` into argument lists."""
     blocks = re.findall(r"```bash\n(.*?)\n```", README.read_text(), re.S)[:2]

@@ -22,70 +22,11 @@ varies fastest, then position_x, orientation, scale, shape. The constant ``color
 factor of the original (one value) is dropped, which leaves the order unchanged.
 As in the original, orientation 0 and 2*pi (classes 0 and 39) give the same image.
 
-Facts taken from the original and where they come from
--------------------------------------------------------
-* Factor names, sizes, value ranges, ``N = 737280``, "position Y varies fastest",
-  "no noise added", images are black and white: the dataset README,
-  ``github.com/google-deepmind/dsprites-dataset/README.md``.
-* Exact value arrays (``latents_possible_values``: shape ``[1, 2, 3]``, scale
-  ``0.5 ... 1``, orientation ``linspace(0, 2 pi, 40)``, posX/posY
-  ``linspace(0, 1, 32)``), ``latents_sizes = [1, 3, 6, 40, 32, 32]`` and the
-  mixed-radix index formula: ``dsprites_reloading_example.ipynb`` in the same
-  repository. That notebook also fixes two conventions used below: its cell
-  "Fix posX latent to left" sets posX to 0, so position_x = 0 is the LEFT side;
-  and its density cell states that "no pixel ever exits the boundary" and that
-  "the main support of the pixels is in the center half".
-* How the images were made: issue #2 of that repository ("Regarding generative
-  factors for the dataset", answer by the author, 2018-06-27). The sprites were
-  vector shapes drawn with the LOVE (Love2D) framework on a canvas of normalised
-  size 1 and then rasterised at 64x64: the square with
-  ``love.graphics.rectangle``, the ellipse with ``love.graphics.ellipse``, the
-  heart as a mesh of procedurally generated vertices. The author states there is
-  no "original size" in pixels. LOVE screen coordinates have their origin at the
-  top left with y pointing down, so position_y = 0 is the TOP of the image and
-  larger position_y moves the sprite DOWN (larger row index); this is what we do.
-
-What is NOT published, and what we chose
------------------------------------------
-No public source found gives the sprite sizes in pixels, the pixel range of the
-positions or the heart's exact outline. The values below were chosen, and are
-checked by ``tests/test_dsprites.py``, to satisfy:
-
-1. The centre of the sprite moves in exact 1-pixel steps: position class
-   ``k`` puts the rotation centre at continuous pixel coordinate ``16.5 + k``
-   (pixel ``i`` spans ``[i, i + 1)``), i.e. centres span ``[16.5, 47.5]``, the
-   "center half" of the frame, symmetric about the image centre 32. 32 values 1
-   pixel apart are the "smallest steps changes while still ensuring that all
-   pixel outputs were different" the README describes.
-2. The largest sprite at any orientation fits between the extreme centres and
-   the frame with at least one free pixel row/column ("no pixel ever exits the
-   boundary"): at scale 1 the square has a side of 21 px (half diagonal
-   14.8 px; an odd side keeps it symmetric about the pixel-centred rotation
-   centre), the ellipse has semi-axes 13.3 x 7.6 px (along x and y at
-   orientation 0; 27 x 15 px rasterised) and the heart is 21 px wide and 19 px
-   tall. Scale multiplies these sizes (scale 0.5: an 11 x 11 px square).
-3. The relative sizes of the three shapes reproduce the Table 7 statistics of
-   the real data quoted in the project specification (Pearson correlation over
-   random samples of the factors with the spread ``S`` = intensity-weighted
-   mean squared distance of the pixels from their centre of mass): scale vs S
-   0.910 and shape vs S -0.366. Those two numbers fix the ratio of the shapes'
-   second moments (ellipse ~0.80 and heart ~0.65 of the square's). Over all
-   720 (shape, scale, orientation) sprites this rendering gives 0.910 and
-   -0.369; position vs centre of mass is ~0.999 (Table 7: 0.998) and
-   orientation is uncorrelated with all three statistics (see the test).
-
-Heart outline: the implicit heart curve ``(x^2 + y^2 - 1)^3 - x^2 y^3 <= 0``
-(lobes up, point down at orientation 0), scaled by 8.88 px per unit and rotated
-about the centre of its bounding box (its centre of mass sits 1.6 px above that
-point at scale 1, so it circles the centre as the heart rotates, which is why
-position vs centre of mass is slightly below 1, as in the original).
-
-Orientation rotates the sprite about its centre COUNTER-CLOCKWISE as seen in
-the image (with rows increasing downwards): at orientation pi/2 the heart's
-point faces right. This follows the project's specification. The public
-material does not settle it: ``love.graphics.rotate`` (LOVE wiki) rotates the
-coordinate system by a positive angle, which is clockwise on LOVE's y-down
-screen, but the author's camera transforms were never published.
+Where each fact comes from (the dataset's README, its reloading notebook and the author's
+answer in its issue #2) and what was chosen where nothing is published (sprite sizes in
+pixels: a 21 px square, 27 x 15 px ellipse and 21 x 19 px heart at scale 1, fitted to the
+paper's Table 7 statistics; position centres 16.5 + k px; the heart's outline; the sense of
+rotation) is in ``docs/dsprites.md``; ``tests/test_dsprites.py`` checks the choices.
 
 Rasterisation: each of the 3 * 6 * 40 = 720 (shape, scale, orientation) sprites
 is rendered once per process (lazily, ~0.7 s, cached) into a 31x31 stamp with
