@@ -266,3 +266,41 @@ def test_a_saved_model_resumes_the_knob_draws_where_they_were(tmp_path, tiny_mod
     resumed.load_weights(tmp_path / "m.weights.h5")
     np.testing.assert_array_equal(resumed.sample_quartets(4)["latents"].numpy(), expected["latents"].numpy())
     assert not np.array_equal(fresh, expected["latents"].numpy())   # not simply the seed's first draws
+
+
+def two_pass_alternating_step(model, real_images, quartets):
+    """The alternating update as it was first written: G draws the images for D's step, then
+    draws them again for its own step."""
+    from udgan_tf.models.distribution import apply_updates
+
+    fake_images = tf.stop_gradient(model.generator(quartets["latents"], training=True))
+    with tf.GradientTape(persistent=True) as tape:
+        d_loss, _ = model.discriminator_loss(real_images, fake_images)
+        d_update = model.scaled_updates({"d_loss": d_loss})
+    apply_updates(tape, d_update)
+    with tf.GradientTape(persistent=True) as tape:
+        fake_images = model.generator(quartets["latents"], training=True)
+        result = {"d_loss": d_loss, **model.generator_losses(fake_images, model.discriminator(fake_images,
+                                                                                              training=True), quartets)}
+        updates = model.scaled_updates({k: v for k, v in result.items() if k != "d_loss"})
+    apply_updates(tape, updates)
+    return result
+
+
+def test_the_alternating_update_draws_g_once_and_steps_every_network_as_two_passes_did(tiny_model_config):
+    from udgan_tf.models.stabilisers import alternating_step
+
+    stabilisers = {"alternating_updates": True, "generator_normalization": "batch", "siamese_hidden_units": 0}
+    models = [UDGAN(**tiny_model_config, architecture="dcgan", stabilisers=stabilisers) for _ in range(2)]
+    for model in models:
+        model.compile()
+    models[1].set_weights(models[0].get_weights())
+    real = tf.random.stateless_uniform((4, 16, 16, 1), seed=(0, 1))
+    quartets = models[0].sample_quartets(4)
+    ours, theirs = alternating_step(models[0], real, quartets), two_pass_alternating_step(models[1], real, quartets)
+    for key in ("d_loss", "g_loss", "contrastive_loss"):
+        assert float(ours[key]) == pytest.approx(float(theirs[key]), rel=1e-5), key
+    moving = {id(v) for v in models[0].non_trainable_weights}      # batch-norm averages move once, not twice
+    for a, b in zip(models[0].weights, models[1].weights):
+        if id(a) not in moving:
+            np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6, err_msg=a.path)

@@ -268,18 +268,19 @@ class InfoGAN(SavesSamplerStates, keras.Model):
 
     def alternating_step(self, real_images, sample):
         """D and Q (and the regulariser's networks) step first on G's images; then G steps
-        against the updated networks (``stabilisers.alternating_updates``)."""
+        against the updated networks (``stabilisers.alternating_updates``). G draws the images
+        once, as in UDGAN's ``stabilisers.alternating_step``."""
         codes = sample["codes"]
-        fake_images = tf.stop_gradient(self.generator(codes, training=True))
-        with tf.GradientTape(persistent=True) as tape:
-            first = self.discriminator_losses(real_images, fake_images, codes)
-            del first["fake_outputs"]
-            first.update(self.regulariser_losses(sample))
-            updates = self.scaled_updates({k: v for k, v in first.items() if k != "generator_objective"})
-        apply_updates(tape, updates)
-        del tape
         with tf.GradientTape(persistent=True) as tape:
             fake_images = self.generator(codes, training=True)
+            with tape.stop_recording():        # the first networks' step is not part of G's gradient
+                with tf.GradientTape(persistent=True) as first_tape:
+                    first = self.discriminator_losses(real_images, tf.stop_gradient(fake_images), codes)
+                    del first["fake_outputs"]
+                    first.update(self.regulariser_losses(sample))
+                    first_updates = self.scaled_updates({k: v for k, v in first.items() if k != "generator_objective"})
+                apply_updates(first_tape, first_updates)
+                del first_tape
             result = self.generator_losses(self.discriminator_outputs(fake_images, training=True), codes)
             result = self.with_regulariser(result, self.regulariser_losses(sample))
             updates = self.scaled_updates({"generator_objective": result["generator_objective"]})

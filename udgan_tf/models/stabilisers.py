@@ -135,6 +135,10 @@ def _is_int(value):
 def alternating_step(model, real_images, quartets):
     """D steps first on G's images; then G and phi step against the updated D.
 
+    G draws the images once: D's step reads them without a gradient, G's step records them (G's
+    weights do not change in between, so a second forward pass would draw the same images; it
+    would only move G's batch-norm averages a second time).
+
     Args:
         model: the ``UDGAN``.
         real_images: ``[B, R, R, C]``.
@@ -143,14 +147,14 @@ def alternating_step(model, real_images, quartets):
     Returns:
         the losses dict of ``UDGAN.generator_losses`` plus ``d_loss``.
     """
-    fake_images = tf.stop_gradient(model.generator(quartets["latents"], training=True))
-    with tf.GradientTape(persistent=True) as tape:
-        d_loss, _ = model.discriminator_loss(real_images, fake_images)
-        d_update = model.scaled_updates({"d_loss": d_loss})
-    apply_updates(tape, d_update)
-    del tape
     with tf.GradientTape(persistent=True) as tape:
         fake_images = model.generator(quartets["latents"], training=True)
+        with tape.stop_recording():            # D's step is not part of G's gradient
+            with tf.GradientTape(persistent=True) as d_tape:
+                d_loss, _ = model.discriminator_loss(real_images, tf.stop_gradient(fake_images))
+                d_update = model.scaled_updates({"d_loss": d_loss})
+            apply_updates(d_tape, d_update)
+            del d_tape
         fake_logits = model.discriminator(fake_images, training=True)
         result = {"d_loss": d_loss, **model.generator_losses(fake_images, fake_logits, quartets)}
         updates = model.scaled_updates({key: value for key, value in result.items() if key != "d_loss"})
