@@ -55,6 +55,10 @@ TRAINING_DEFAULTS = {
     "clock": "wall",          # what a training minute is: "wall" (the clock on the wall) or "cpu" (the process's
                               # CPU time / the cores it may use: a budget other jobs on the machine do not eat)
     "snapshot_every_minutes": None,  # keep the model every this many training minutes in snapshots/ (curves)
+    # Speed (BENCHMARKS.md, "Speed options"); the defaults are what earlier versions did.
+    "mixed_precision": False,  # layers compute in bfloat16 on CPU, float16 on GPU; weights and losses float32
+    "jit_compile": False,      # XLA-compile the train step
+    "steps_per_execution": 1,  # train steps per call into the compiled graph (logs, NaN guard, SIGTERM per call)
 }
 CLOCKS = ("wall", "cpu")
 ADAM_KEYS = ("learning_rate", "beta_1", "beta_2", "epsilon")
@@ -230,8 +234,11 @@ def validate_config(config):
         for key, value in options.items():
             if not _is_number(value) or value <= 0:
                 raise ConfigError(f"optimizers.{name}.{key} must be a positive number. Received: {value!r}")
+    for key in ("mixed_precision", "jit_compile"):
+        if not isinstance(config["training"][key], bool):
+            raise ConfigError(f"training.{key} must be true or false. Received: {config['training'][key]!r}")
     for key in ("steps", "batch_size", "log_every", "image_every", "checkpoint_every", "traversal_values",
-                "backup_every_steps"):
+                "backup_every_steps", "steps_per_execution"):
         value = config["training"][key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"training.{key} must be a positive integer. Received: {value!r}")

@@ -20,7 +20,7 @@ from udgan_tf import exit_codes
 from udgan_tf.models import registry
 from udgan_tf.runs import RunDirectory, RunDirectoryError
 from udgan_tf.training import (STRATEGIES, TrainingDiverged, TrainingPreempted, TrainingStopped, make_strategy,
-                               set_mixed_precision, train)
+                               train)
 
 
 def parse_args(argv=None):
@@ -43,7 +43,8 @@ def parse_args(argv=None):
     parser.add_argument("--output-dir", help="run directory; default runs/<dataset>-<timestamp>")
     parser.add_argument("--overwrite", action="store_true", help="delete an existing run in --output-dir first")
     parser.add_argument("--mixed-precision", action="store_true",
-                        help="mixed_float16 on GPU, mixed_bfloat16 on CPU/TPU (weights, outputs and losses stay float32)")
+                        help="training.mixed_precision=true: mixed_float16 on GPU, mixed_bfloat16 on CPU/TPU (weights, "
+                             "outputs and losses stay float32)")
     parser.add_argument("--strategy", default="auto", choices=STRATEGIES,
                         help="tf.distribute strategy; auto: MirroredStrategy when more than one GPU is visible")
     return parser.parse_args(argv)
@@ -72,6 +73,8 @@ def build_config(args):
         overrides.append(f"model.method={args.method}")
     if args.minutes is not None:
         overrides.append(f"training.minutes={args.minutes}")
+    if args.mixed_precision:
+        overrides.append("training.mixed_precision=true")
     if args.config and args.dataset:
         overrides.append(f"dataset.name={args.dataset}")
     if args.steps is not None:
@@ -94,8 +97,6 @@ def main(argv=None):
     try:
         config = build_config(args)
         output_dir = args.output_dir or f"runs/{config['dataset']['name']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
-        if args.mixed_precision:
-            print(f"Mixed precision: {set_mixed_precision()}", flush=True)
         train(config, output_dir, overwrite=args.overwrite, strategy=strategy)
     except (config_lib.ConfigError, RunDirectoryError, FileNotFoundError, data_lib.DataError, TrainingDiverged,
             TrainingStopped, TrainingPreempted) as error:

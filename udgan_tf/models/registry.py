@@ -85,7 +85,8 @@ def build_model(model_config):
     return method_of(model_config).model_class(**arguments)
 
 
-def compile_model(model, optimizers):
+def compile_model(model, optimizers, **options):
     """``model.compile`` with one optimizer per section: ``{"generator": Adam, ...}`` becomes
-    ``generator_optimizer=...`` and so on."""
-    model.compile(**{f"{name}_optimizer": optimizer for name, optimizer in optimizers.items()})
+    ``generator_optimizer=...`` and so on; ``options`` are Keras' own (``jit_compile``,
+    ``steps_per_execution``)."""
+    model.compile(**{f"{name}_optimizer": optimizer for name, optimizer in optimizers.items()}, **options)

@@ -9,7 +9,7 @@ the training clock; ``preemption``: SIGTERM stops after the current step; ``stra
 from udgan_tf.training.loop import (TrainingPreempted, TrainingStopped, build_data, build_dataset, build_model,
                                     train)
 from udgan_tf.training.monitor import TrainingClock, TrainingDiverged
-from udgan_tf.training.strategy import STRATEGIES, is_chief, make_strategy, set_mixed_precision
+from udgan_tf.training.strategy import STRATEGIES, dtype_policy, is_chief, make_strategy, mixed_precision_policy
 
 __all__ = ["STRATEGIES", "TrainingClock", "TrainingDiverged", "TrainingPreempted", "TrainingStopped", "build_data",
-           "build_dataset", "build_model", "is_chief", "make_strategy", "set_mixed_precision", "train"]
+           "build_dataset", "build_model", "dtype_policy", "is_chief", "make_strategy", "mixed_precision_policy", "train"]

@@ -23,7 +23,7 @@ from udgan_tf.exit_codes import FAILED, Preempted
 from udgan_tf.runs import RunDirectory, RunDirectoryError, RunWriteError
 from udgan_tf.training.monitor import RunMonitor
 from udgan_tf.training.preemption import stop_on_sigterm
-from udgan_tf.training.strategy import is_chief
+from udgan_tf.training.strategy import dtype_policy, is_chief
 
 
 class TrainingStopped(RuntimeError):
@@ -60,14 +60,19 @@ def build_data(config):
 
 
 def build_model(config):
-    """The compiled model of ``config``'s method (``udgan_tf.models.registry``), one Adam per optimizer
-    section. Under the ``mixed_float16`` policy every optimizer is wrapped in a
-    ``LossScaleOptimizer`` (float16 gradients underflow without loss scaling)."""
-    model = registry.build_model(config["model"])
-    optimizers = {name: keras.optimizers.Adam(**options) for name, options in config["optimizers"].items()}
-    if keras.mixed_precision.global_policy().name == "mixed_float16":
-        optimizers = {name: keras.optimizers.LossScaleOptimizer(opt) for name, opt in optimizers.items()}
-    registry.compile_model(model, optimizers)
+    """The compiled model of ``config``'s method (``udgan_tf.models.registry``), one Adam per
+    optimizer section, with the ``training`` section's speed settings: ``mixed_precision`` (the
+    layers compute in bfloat16 on CPU, float16 on GPU; ``strategy.dtype_policy``),
+    ``jit_compile`` (XLA) and ``steps_per_execution``. Under ``mixed_float16`` every optimizer
+    is wrapped in a ``LossScaleOptimizer`` (float16 gradients underflow without loss scaling)."""
+    training = config["training"]
+    with dtype_policy(training["mixed_precision"]) as policy:
+        model = registry.build_model(config["model"])
+        optimizers = {name: keras.optimizers.Adam(**options) for name, options in config["optimizers"].items()}
+        if policy == "mixed_float16":
+            optimizers = {name: keras.optimizers.LossScaleOptimizer(opt) for name, opt in optimizers.items()}
+        registry.compile_model(model, optimizers, jit_compile=training["jit_compile"],
+                               steps_per_execution=training["steps_per_execution"])
     return model
 
 
@@ -122,6 +127,8 @@ def _train(config, output_dir, overwrite, verbose, strategy):
     data = build_data(config)                       # fails before the run directory is touched
     with strategy.scope():
         model = build_model(config)
+    if training["mixed_precision"]:
+        print(f"Mixed precision: {model.dtype_policy.name}", flush=True)
     step = 0
     if resume:
         model.load_weights(run.backup_path)
@@ -176,12 +183,10 @@ def _train(config, output_dir, overwrite, verbose, strategy):
 
 
 def _with_new_defaults(saved):
-    """A run directory's config with the keys added since it was written (``training.minutes``,
-    ``clock``, ``snapshot_every_minutes``) at their defaults, so a run of an older version still
-    resumes."""
-    saved["training"].setdefault("minutes", None)
-    saved["training"].setdefault("clock", "wall")
-    saved["training"].setdefault("snapshot_every_minutes", None)
+    """A run directory's config with the training keys added since it was written (``minutes``,
+    ``clock``, ``snapshot_every_minutes``, the speed settings) at their defaults, which are what
+    the older version did, so a run of an older version still resumes."""
+    saved["training"] = {**config_lib.TRAINING_DEFAULTS, **saved["training"]}
     return saved
 
 

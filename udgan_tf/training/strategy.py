@@ -1,6 +1,8 @@
 """Where training runs: the ``tf.distribute`` strategy of ``--strategy``, mixed precision, and
 which process of a multi-worker cluster writes the run (see README, "Several GPUs and machines")."""
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -24,11 +26,29 @@ def make_strategy(name):
     return tf.distribute.TPUStrategy(resolver)
 
 
-def set_mixed_precision():
-    """``mixed_float16`` when a GPU is visible, else ``mixed_bfloat16``. Returns the policy name."""
-    policy = "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
-    keras.mixed_precision.set_dtype_policy(policy)
-    return policy
+def mixed_precision_policy():
+    """The mixed policy for this machine: ``mixed_float16`` when a GPU is visible, else
+    ``mixed_bfloat16`` (CPU, TPU)."""
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+
+
+@contextlib.contextmanager
+def dtype_policy(mixed_precision):
+    """While inside, with ``mixed_precision`` (``training.mixed_precision``): Keras' global dtype
+    policy is ``mixed_precision_policy()``, and the previous one again after; without it the
+    global policy stays as the process has it (float32 unless set). Yields the policy's name.
+
+    Layers take the policy when they are made, so a model built inside keeps it.
+    """
+    previous = keras.mixed_precision.global_policy()
+    if not mixed_precision:
+        yield previous.name
+        return
+    keras.mixed_precision.set_dtype_policy(mixed_precision_policy())
+    try:
+        yield keras.mixed_precision.global_policy().name
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
 
 
 def is_chief(strategy):
