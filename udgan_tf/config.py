@@ -61,6 +61,14 @@ TRAINING_DEFAULTS = {
     "steps_per_execution": 1,  # train steps per call into the compiled graph (logs, NaN guard, SIGTERM per call)
 }
 CLOCKS = ("wall", "cpu")
+
+
+def with_training_defaults(saved):
+    """A config written by an earlier version (a run directory's, a comparison record's) with the
+    training keys added since (``minutes``, ``clock``, ``snapshot_every_minutes``, the speed
+    settings) at their defaults, which are what that version did; so its run still resumes and
+    its record is still the same config."""
+    return {**saved, "training": {**TRAINING_DEFAULTS, **saved["training"]}}
 ADAM_KEYS = ("learning_rate", "beta_1", "beta_2", "epsilon")
 SECTIONS = ("dataset", "model", "optimizers", "training")
 

@@ -60,7 +60,7 @@ def run_entry(entry, config, run_dir, record_path, measures, num_points, oracle_
     config = json.loads(json.dumps(config))
     if record_path.exists():
         record = json.loads(record_path.read_text())
-        if record["config"] != config:
+        if config_lib.with_training_defaults(record["config"]) != config:
             raise CompareError(f"{record_path} records a run of another config; pass another --output-dir or "
                                "delete it (and its run directory) to run this one.")
         return record

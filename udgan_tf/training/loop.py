@@ -120,7 +120,7 @@ def _train(config, output_dir, overwrite, verbose, strategy):
     run = RunDirectory(output_dir)
     training = config["training"]
     resume = not overwrite and run.can_resume()
-    if resume and _with_new_defaults(run.read_config()) != json.loads(json.dumps(config)):
+    if resume and config_lib.with_training_defaults(run.read_config()) != json.loads(json.dumps(config)):
         raise RunDirectoryError(f"{run.path} holds an unfinished run with a different config; resume it with its "
                                 f"own config ({run.config_path}), or pass --overwrite or another --output-dir.")
     keras.utils.set_random_seed(training["seed"])
@@ -180,14 +180,6 @@ def _train(config, output_dir, overwrite, verbose, strategy):
                            f"from step {monitor.backup_step}.")
         raise TrainingStopped(f"{error}. Training stopped at step {monitor.step}. {resume_from}") from error
     return model
-
-
-def _with_new_defaults(saved):
-    """A run directory's config with the training keys added since it was written (``minutes``,
-    ``clock``, ``snapshot_every_minutes``, the speed settings) at their defaults, which are what
-    the older version did, so a run of an older version still resumes."""
-    saved["training"] = {**config_lib.TRAINING_DEFAULTS, **saved["training"]}
-    return saved
 
 
 def _stop_preempted(run, monitor):
