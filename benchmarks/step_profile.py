@@ -38,6 +38,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from report import update_section  # noqa: E402
+from train_throughput import StepTimer  # noqa: E402
 from udgan_tf import config as config_lib  # noqa: E402
 from udgan_tf.models import UDGAN, InfoGAN  # noqa: E402
 from udgan_tf.models.stabilisers import update_generator_average  # noqa: E402
@@ -143,15 +144,6 @@ def time_call(function, repeats):
     for _ in range(repeats):
         tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, function())
     return (time.perf_counter() - start) / repeats
-
-
-class StepTimer(keras.callbacks.Callback):
-    """Seconds per step inside ``fit``, from the end of its first step to the end of its last."""
-
-    def on_train_batch_end(self, batch, logs=None):
-        if batch == 0:
-            self.start = time.perf_counter()
-        self.batches, self.end = batch, time.perf_counter()
 
 
 def fit_seconds_per_step(model, dataset, steps):
