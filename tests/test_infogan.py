@@ -45,6 +45,7 @@ def test_one_fit_step_updates_every_network(cls, architecture, stabilisers, extr
         networks.append(model.contrastive_network)
     if model.generator_ema is not None:
         networks.append(model.generator_ema)
+    idle = cls is InfoGANCR and bool(model.idle_at(0))   # alpha 0 until H is reset: H has nothing to learn
     before = {net.name: weights_of(net) for net in networks}
     history = model.fit(real_batches(), steps_per_epoch=1, epochs=1, verbose=0)
     names = ["d_loss", "g_loss", "info_loss"] + (["cr_loss"] if cls is InfoGANCR else [])
@@ -52,7 +53,10 @@ def test_one_fit_step_updates_every_network(cls, architecture, stabilisers, extr
     assert all(np.isfinite(history.history[name][0]) for name in names)
     assert int(model.optimizer.iterations.numpy()) == 1
     for net in networks:
-        assert changed(before[net.name], net), net.name
+        if idle and net is model.contrastive_network:
+            assert not changed(before[net.name], net) and history.history["cr_loss"][0] == 0.0
+        else:
+            assert changed(before[net.name], net), net.name
 
 
 def test_shapes_of_images_and_embedding():
@@ -101,6 +105,11 @@ def test_cr_schedules_give_the_reference_values():
     assert [float(teapot.cr_weight_at(t)) for t in (49999, 50000)] == [0, 3]
     assert [round(float(teapot.cr_gap_at(t)), 6) for t in (0, 84999, 85000, 170000)] == [1.9, 1.9, 0, 0]
     assert [bool(teapot.resets_at(t)) for t in (50000, 85000, 100000, 170000)] == [True, True, False, False]
+    # H is idle (alpha 0, and H is re-initialised before alpha grows) until the first reset.
+    assert [bool(dsprites.idle_at(t)) for t in (0, 287999, 288000, 300000)] == [True, True, False, False]
+    assert [bool(teapot.idle_at(t)) for t in (0, 49999, 50000)] == [True, True, False]
+    assert not bool(tiny(InfoGANCR, cr_weight_start=1.0).idle_at(0))           # alpha > 0 from the start
+    assert not bool(tiny(InfoGANCR, cr_weight_increase_times=0).idle_at(0))    # H is never reset: it keeps learning
 
 
 def test_schedule_change_restarts_the_contrastive_network_and_its_optimizer():
@@ -213,5 +222,5 @@ def test_bad_weight_or_schedule_is_refused_naming_it(cls, option, value):
 
 
 def test_contrastive_regulariser_needs_two_knobs():
-    with pytest.raises(ValueError, match="method 'infogan_cr' needs at least 2 knobs"):
+    with pytest.raises(ValueError, match="method .infogan_cr. needs at least 2 codes"):
         InfoGANCR(knobs=["only"], resolution=16, filters=8)

@@ -17,7 +17,8 @@ def test_parse_knobs_expands_count_and_defaults():
     ([{"name": "a"}, {"name": "a"}], "Duplicated: ['a']"),
     ([{"name": "bad-name"}], "must be an identifier"),
     ([{"name": "a", "widht": 2}], "unknown key(s) ['widht']"),
-    ([{"name": "a", "width": 0}], "width must be a positive integer"),
+    ([{"name": "a", "width": 0}], "width must be an integer >= 1"),
+    ([{"name": "a", "embedding_dim": -1}], "embedding_dim must be an integer >= 0"),
     ([], "non-empty list"),
 ])
 def test_parse_knobs_errors_name_the_problem(specs, message):

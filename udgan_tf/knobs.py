@@ -53,6 +53,8 @@ class Knob:
         guidance: None, str or dict. Guidance function spec (see ``udgan_tf.guidance.build``);
             None for an unguided knob, which shares the unguided siamese network.
         embedding_dim: int. Output dimensions of phi_i for this knob. Defaults to ``width``.
+            0 makes a knob that no network embeds: InfoGAN's unregularised noise (Chen et al.
+            2016, §4: z besides the codes c), which Q does not predict; UD-GAN rejects it.
     """
 
     name: str
@@ -67,6 +69,11 @@ class Knob:
     @property
     def guided(self):
         return self.guidance is not None
+
+    @property
+    def embedded(self):
+        """False for a knob no network embeds (``embedding_dim`` 0: unregularised noise)."""
+        return self.embedding_dim > 0
 
     def to_config(self):
         config = {"name": self.name, "width": self.width, "embedding_dim": self.embedding_dim}
@@ -119,10 +126,10 @@ def _make_knob(spec, position):
         raise ValueError(
             f"model.knobs[{position}].name must be an identifier (letters, digits, _). Received: {name!r}"
         )
-    for key in ("width", "embedding_dim"):
+    for key, least in (("width", 1), ("embedding_dim", 0)):
         value = spec.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            raise ValueError(f"Knob '{name}': {key} must be a positive integer. Received: {value!r}")
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
+            raise ValueError(f"Knob '{name}': {key} must be an integer >= {least}. Received: {value!r}")
     return Knob(**spec)
 
 

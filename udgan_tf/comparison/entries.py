@@ -10,6 +10,8 @@ ENTRIES = {
     "udgan_g": ("udgan", "{dataset}", "UD-GAN-G"),
     "infogan": ("infogan", "{dataset}_infogan", "InfoGAN"),
     "infogan_cr": ("infogan_cr", "{dataset}_infogan_cr", "InfoGAN-CR"),
+    # InfoGAN-CR's own code's recipe, setting by setting (BENCHMARKS.md, "InfoGAN-CR reproduced").
+    "infogan_cr_reference": ("infogan_cr", "{dataset}_infogan_cr_reference", "InfoGAN-CR (reference recipe)"),
     "beta_vae": ("beta_vae", "{dataset}_beta_vae", "beta-VAE"),
 }
 METRICS = ("beta_vae_score", "factor_vae_score", "mig")

@@ -43,6 +43,17 @@ def apply_updates(tape, updates):
         optimizer.apply_gradients(zip(grads, variables))
 
 
+def apply_extra_update(tape, updates):
+    """``apply_updates`` for a further update of the same training step (``stabilisers.generator_steps``):
+    the optimizers' step counters go back by one afterwards, so ``model.optimizer.iterations``
+    still counts training steps (schedules, logs and checkpoints are keyed by it). Adam's bias
+    correction of the extra update then uses the same t as the first, a difference that vanishes
+    after the first few hundred steps."""
+    apply_updates(tape, updates)
+    for _, optimizer, _ in updates:
+        optimizer.iterations.assign_sub(1)
+
+
 def step_logs(metrics):
     """What a ``train_step`` returns: ``{tracker name: its result}``. Under multi-worker
     training each value gets a dimension, because Keras reduces multi-worker logs with

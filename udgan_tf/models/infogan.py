@@ -4,9 +4,10 @@ import keras
 import tensorflow as tf
 
 from udgan_tf import losses
-from udgan_tf.models.distribution import apply_updates, replica_position, step_logs
+from udgan_tf.models.distribution import apply_extra_update, apply_updates, replica_position, step_logs
 from udgan_tf.knobs import KnobLayout, parse_knobs
 from udgan_tf.networks import ConvEncoder, Generator
+from udgan_tf.networks.generator import kernel_init
 from udgan_tf.models.stabilisers import Stabilisers, real_logits_with_r1, update_generator_average
 from udgan_tf.models.sampler_states import SavesSamplerStates
 
@@ -49,22 +50,25 @@ class InfoGAN(SavesSamplerStates, keras.Model):
     - The loss is -E[sum_j log N(c_j; q_j, 1)] over the regularised codes, constants included
       (``UniformLatent.reg_log_prob`` with ``q_std=1.0``, gan/latent.py), as here.
     - 5 regularised codes and 5 unregularised noise dimensions, all Unif(-1, 1)
-      (``uniform_reg_dim``, ``uniform_not_reg_dim``, config.py). Here every dimension of z is
-      a knob, and Q predicts them all; there is no unregularised noise.
+      (``uniform_reg_dim``, ``uniform_not_reg_dim``, config.py). Here a knob with
+      ``embedding_dim: 0`` is such noise: G reads it, Q does not predict it (by default every
+      knob is a code).
     - Q's head there is FC 128 -> leaky ReLU -> FC (``InfoGANDiscriminator``, gan/network.py,
-      ``q_l_dim=128``); here it is linear.
+      ``q_l_dim=128``): ``q_hidden_units=128`` here; 0 (the default) makes it linear.
     - D there has spectral normalisation on every layer and no batch norm; here that is
       ``stabilisers.discriminator_spectral_norm``.
     - Adam learning rates 1e-3 for G (``de_lr``), 2e-3 for D and Q (``infod_lr``), beta_1 0.5,
-      batch 64, 28 epochs (config.py); G steps twice per step (``train``, gan/infogan_cr.py).
-      Here the defaults are the package's Adam(2e-4, 0.5) and one G step.
+      batch 64, 28 epochs (config.py); G steps twice per step (``train``, gan/infogan_cr.py):
+      ``stabilisers.generator_steps: 2``. Here the defaults are the package's Adam(2e-4, 0.5)
+      and one G step. ``configs/dsprites_infogan_cr_reference.yaml`` sets them all as there.
 
     The batch given to ``fit`` holds real images ``[B, R, R, C]`` in [0, 1]; G draws B images
     per step.
 
     Args:
         knobs: list of knob specs (see ``udgan_tf.knobs``), unguided, with
-            ``embedding_dim == width``. Z = their total width.
+            ``embedding_dim == width`` (a code, which Q predicts) or ``embedding_dim: 0``
+            (unregularised noise). Z = their total width, E = the codes' total width.
         resolution: int. Image side R, a power of two >= 16. Defaults to 64.
         channels: int. Image channels C. Defaults to 1.
         filters: int. Convolution width F. Defaults to 32.
@@ -74,6 +78,9 @@ class InfoGAN(SavesSamplerStates, keras.Model):
             Defaults to 1.0 (InfoGAN-CR on dSprites: 0.05).
         info_weight_discriminator: float >= 0 or None. Its weight in the loss of D and Q; None:
             ``info_weight``. Defaults to None.
+        q_hidden_units: int >= 0. Width of a hidden layer of Q on D's last hidden layer
+            (FC -> leaky ReLU -> FC, as InfoGAN-CR's code with 128); 0: Q is a linear head
+            sharing D's last layer. Defaults to 0.
         stabilisers: ``udgan_tf.models.stabilisers.Stabilisers``, a mapping of its fields, or None.
             All but ``INAPPLICABLE_STABILISERS`` apply.
         seed: int or None. Seed of the knob sampler.
@@ -93,7 +100,7 @@ class InfoGAN(SavesSamplerStates, keras.Model):
     OPTIMIZERS = ("generator", "discriminator")
 
     def __init__(self, knobs, resolution=64, channels=1, filters=32, architecture="table5", info_weight=1.0,
-                 info_weight_discriminator=None, stabilisers=None, seed=None, **kwargs):
+                 info_weight_discriminator=None, q_hidden_units=0, stabilisers=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.layout = KnobLayout(parse_knobs(knobs))
         self.knobs = self.layout.knobs
@@ -101,10 +108,15 @@ class InfoGAN(SavesSamplerStates, keras.Model):
             if knob.guided:
                 raise ValueError(f"knob {knob.name!r} has guidance {knob.guidance!r}: guidance does not apply "
                                  f"to method {self.METHOD!r} (only udgan uses guidance functions).")
-            if knob.embedding_dim != knob.width:
-                raise ValueError(f"knob {knob.name!r} has embedding_dim {knob.embedding_dim} != width "
-                                 f"{knob.width}: method {self.METHOD!r} embeds an image as Q's prediction of the "
-                                 f"code, one column per code dimension.")
+            if knob.embedding_dim not in (knob.width, 0):
+                raise ValueError(f"knob {knob.name!r} has embedding_dim {knob.embedding_dim}, neither its width "
+                                 f"{knob.width} nor 0: method {self.METHOD!r} embeds an image as Q's prediction "
+                                 f"of the code, one column per code dimension (0: unregularised noise).")
+        if not any(knob.embedded for knob in self.knobs):
+            raise ValueError(f"method {self.METHOD!r} needs at least one code (a knob with embedding_dim > 0); "
+                             f"every knob has embedding_dim 0.")
+        if isinstance(q_hidden_units, bool) or not isinstance(q_hidden_units, int) or q_hidden_units < 0:
+            raise ValueError(f"q_hidden_units must be an integer >= 0. Received: q_hidden_units={q_hidden_units!r}")
         tricks = Stabilisers.from_config(stabilisers)
         for name, reason in INAPPLICABLE_STABILISERS.items():
             if getattr(tricks, name) != getattr(Stabilisers(), name):
@@ -119,28 +131,48 @@ class InfoGAN(SavesSamplerStates, keras.Model):
         self.architecture = architecture
         self.info_weight = float(info_weight)
         self.info_weight_discriminator = float(info_weight_discriminator)
+        self.q_hidden_units = q_hidden_units
         self.stabilisers = tricks
         self.seed = seed
         z = self.layout.latent_dim
+        codes = self.layout.embedding_dim
+        #: int32 ``[E]``: the columns of z that are codes (the others are noise), in order.
+        self.code_columns = tf.constant(
+            [column for knob, piece in zip(self.knobs, self.layout.latent_slices) if knob.embedded
+             for column in range(piece.start, piece.stop)], tf.int32)
 
         generator_args = dict(latent_dim=z, resolution=resolution, channels=channels, filters=filters,
-                              normalization=tricks.generator_normalization, architecture=architecture)
+                              normalization=tricks.generator_normalization, architecture=architecture,
+                              weight_init=tricks.weight_init)
         self.generator = Generator(**generator_args, name="generator")
         self.generator_ema = None
         if tricks.generator_ema_decay > 0:
             self.generator_ema = Generator(**generator_args, name="generator_ema")
             self.generator_ema.trainable = False
-        # Column 0: D's logit; columns 1..Z: Q's means of the codes.
-        self.discriminator = ConvEncoder(1 + z, resolution, filters, spectral_norm=tricks.discriminator_spectral_norm,
+        # Column 0: D's logit; columns 1..E: Q's means of the codes (with q_hidden_units, Q is a
+        # head of its own on D's last hidden layer and D outputs column 0 only).
+        self.discriminator = ConvEncoder(1 + (0 if q_hidden_units else codes), resolution, filters,
+                                         spectral_norm=tricks.discriminator_spectral_norm,
                                          normalization=tricks.discriminator_normalization,
-                                         architecture=architecture, name="discriminator")
+                                         architecture=architecture, weight_init=tricks.weight_init,
+                                         name="discriminator")
+        self.q_head = None
+        if q_hidden_units:
+            def weighted(layer):
+                return keras.layers.SpectralNormalization(layer) if tricks.discriminator_spectral_norm else layer
+
+            self.q_head = keras.Sequential(
+                [weighted(keras.layers.Dense(q_hidden_units, kernel_initializer=kernel_init(tricks.weight_init))),
+                 keras.layers.LeakyReLU(0.2),
+                 weighted(keras.layers.Dense(codes, dtype="float32", kernel_initializer=kernel_init(tricks.weight_init)))],
+                name="q_head")
         self.seed_generator = keras.random.SeedGenerator(seed, name="knob_sampler")
 
         self.generator(tf.zeros((1, z)))
         if self.generator_ema is not None:
             self.generator_ema(tf.zeros((1, z)))
             self.generator_ema.set_weights(self.generator.get_weights())
-        self.discriminator(tf.zeros((1, resolution, resolution, channels)))
+        self.discriminator_outputs(tf.zeros((1, resolution, resolution, channels)))
         self.built = True
 
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -155,20 +187,33 @@ class InfoGAN(SavesSamplerStates, keras.Model):
 
     @property
     def representation_networks(self):
-        """The networks ``embed`` runs: D, whose columns 1..Z are Q."""
-        return [self.discriminator]
+        """The networks ``embed`` runs: D, whose columns 1..E are Q (or D and Q's own head)."""
+        return [self.discriminator] + ([self.q_head] if self.q_head is not None else [])
+
+    @property
+    def discriminator_variables(self):
+        """What D's optimizer trains: D's weights and Q's (Q shares D's trunk and optimizer)."""
+        return self.discriminator.trainable_variables + (
+            self.q_head.trainable_variables if self.q_head is not None else [])
 
     def call(self, knobs, training=False):
         """G(c) (or G_ema(c)): knobs ``[B, Z]`` -> images ``[B, R, R, C]`` in [0, 1]."""
         return self.inference_generator(knobs, training=training)
 
     def discriminator_outputs(self, images, training=False):
-        """D's logits float32 ``[B, 1]`` and Q's predicted codes float32 ``[B, Z]`` of images ``[B, R, R, C]``."""
-        outputs = tf.cast(self.discriminator(images, training=training), tf.float32)
-        return outputs[:, :1], outputs[:, 1:]
+        """D's logits float32 ``[B, 1]`` and Q's predicted codes float32 ``[B, E]`` of images ``[B, R, R, C]``."""
+        if self.q_head is None:
+            outputs = tf.cast(self.discriminator(images, training=training), tf.float32)
+            return outputs[:, :1], outputs[:, 1:]
+        features, logits = self.discriminator.features_and_output(images, training=training)
+        return tf.cast(logits, tf.float32), tf.cast(self.q_head(features, training=training), tf.float32)
+
+    def codes_of(self, knobs):
+        """The codes among the knobs, ``[B, Z] -> [B, E]`` (noise knobs dropped): what Q predicts."""
+        return tf.gather(knobs, self.code_columns, axis=1)
 
     def embed(self, images, training=False):
-        """Q's prediction of the codes, float32 ``[B, R, R, C] -> [B, Z]`` (Z = ``layout.embedding_dim``)."""
+        """Q's prediction of the codes, float32 ``[B, R, R, C] -> [B, E]`` (E = ``layout.embedding_dim``)."""
         return self.discriminator_outputs(images, training=training)[1]
 
     def sample_knobs(self, num, seed=None):
@@ -188,7 +233,7 @@ class InfoGAN(SavesSamplerStates, keras.Model):
         self.discriminator_optimizer = discriminator_optimizer or gan_adam()
         super().compile(optimizer=self.generator_optimizer, **kwargs)
         self.generator_optimizer.build(self.generator.trainable_variables)
-        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+        self.discriminator_optimizer.build(self.discriminator_variables)
 
     @property
     def metrics(self):
@@ -196,7 +241,7 @@ class InfoGAN(SavesSamplerStates, keras.Model):
 
     def update_plan(self):
         """``{objective name: (optimizer, variables)}``: which network minimises which objective."""
-        return {"discriminator_objective": (self.discriminator_optimizer, self.discriminator.trainable_variables),
+        return {"discriminator_objective": (self.discriminator_optimizer, self.discriminator_variables),
                 "generator_objective": (self.generator_optimizer, self.generator.trainable_variables)}
 
     def scaled_updates(self, result):
@@ -227,7 +272,7 @@ class InfoGAN(SavesSamplerStates, keras.Model):
             self.stabilisers.discriminator_r1_weight)
         fake_logits, predicted_codes = self.discriminator_outputs(fake_images, training=training)
         d_loss = losses.non_saturating_discriminator_loss(real_logits, fake_logits) + penalty
-        info_loss = losses.mutual_information_loss(predicted_codes, codes)
+        info_loss = losses.mutual_information_loss(predicted_codes, self.codes_of(codes))
         return {"d_loss": d_loss, "discriminator_objective": d_loss + self.info_weight_discriminator * info_loss,
                 "fake_outputs": (fake_logits, predicted_codes)}
 
@@ -240,7 +285,7 @@ class InfoGAN(SavesSamplerStates, keras.Model):
         """
         fake_logits, predicted_codes = fake_outputs
         g_loss = losses.non_saturating_generator_loss(fake_logits)
-        info_loss = losses.mutual_information_loss(predicted_codes, codes)
+        info_loss = losses.mutual_information_loss(predicted_codes, self.codes_of(codes))
         return {"g_loss": g_loss, "info_loss": info_loss, "generator_objective": g_loss + self.info_weight * info_loss}
 
     def regulariser_losses(self, sample, training=True):
@@ -269,7 +314,9 @@ class InfoGAN(SavesSamplerStates, keras.Model):
     def alternating_step(self, real_images, sample):
         """D and Q (and the regulariser's networks) step first on G's images; then G steps
         against the updated networks (``stabilisers.alternating_updates``). G draws the images
-        once, as in UDGAN's ``stabilisers.alternating_step``."""
+        once, as in UDGAN's ``stabilisers.alternating_step``; with ``stabilisers.generator_steps``
+        > 1 G steps that many times more on the same codes, each from a new forward pass (the
+        losses returned are the last step's)."""
         codes = sample["codes"]
         with tf.GradientTape(persistent=True) as tape:
             fake_images = self.generator(codes, training=True)
@@ -286,6 +333,13 @@ class InfoGAN(SavesSamplerStates, keras.Model):
             updates = self.scaled_updates({"generator_objective": result["generator_objective"]})
         apply_updates(tape, updates)
         del tape
+        for _ in range(self.stabilisers.generator_steps - 1):
+            with tf.GradientTape() as tape:
+                fake_images = self.generator(codes, training=True)
+                result = self.generator_losses(self.discriminator_outputs(fake_images, training=True), codes)
+                result = self.with_regulariser(result, self.regulariser_losses(sample))
+                updates = self.scaled_updates({"generator_objective": result["generator_objective"]})
+            apply_extra_update(tape, updates)
         return {**first, **result}
 
     def train_step(self, data):
@@ -310,7 +364,7 @@ class InfoGAN(SavesSamplerStates, keras.Model):
             "knobs": [knob.to_config() for knob in self.knobs],
             "resolution": self.resolution, "channels": self.channels, "filters": self.filters,
             "architecture": self.architecture, "info_weight": self.info_weight,
-            "info_weight_discriminator": self.info_weight_discriminator,
+            "info_weight_discriminator": self.info_weight_discriminator, "q_hidden_units": self.q_hidden_units,
             "stabilisers": self.stabilisers.to_config(), "seed": self.seed,
         }
 

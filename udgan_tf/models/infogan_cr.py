@@ -15,7 +15,8 @@ class InfoGANCR(InfoGAN):
     """InfoGAN-CR (Lin et al. 2020): ``InfoGAN`` plus the contrastive regulariser (CR).
 
     Each step also draws B pairs of code vectors (c, c') that share one knob k ~ Cat(K)
-    (K = number of knobs; a knob wider than 1 is one code), generates both images of each
+    (K = number of codes, the knobs with an embedding; a knob wider than 1 is one code; the
+    noise knobs, ``embedding_dim: 0``, are shared by both images of a pair), generates both images of each
     pair, and lets the CR network H classify the pair, its two images stacked along the
     channels (2C channels), as "shares code k". H minimises the cross-entropy L_c
     (``losses.contrastive_regulariser_loss``); G minimises it too, weighted by alpha_t, so
@@ -50,7 +51,7 @@ class InfoGANCR(InfoGAN):
     - Pairs (``JointLatent.sample_cr``, ``UniformLatent.sample_same`` / ``sample_different``,
       gan/latent.py): the shared code k ~ Cat(K) per pair (``np.random.choice``), equal in both
       (``alpha_same = 0``); the other codes ``sample_different`` with alpha = gap; the
-      unregularised noise shared. Here there is no noise (every dimension is a knob).
+      unregularised noise shared (``sample_same`` with alpha 0), as here for the noise knobs.
     - Schedule (``train``, gan/infogan_cr.py): at ``global_id > 0`` a multiple of
       ``gap_decrease_batch``, while fewer than ``gap_decrease_times`` decreases: re-initialise H
       and its Adam, ``gap -= gap_decrease`` (floor 0); at a multiple of
@@ -68,7 +69,8 @@ class InfoGANCR(InfoGAN):
 
     Args:
         knobs, resolution, channels, filters, architecture, info_weight,
-        info_weight_discriminator, stabilisers, seed: as ``InfoGAN``. At least 2 knobs.
+        info_weight_discriminator, q_hidden_units, stabilisers, seed: as ``InfoGAN``. At least 2
+        codes (knobs with an embedding).
         cr_weight_start: float >= 0. alpha_0. Defaults to 0.0.
         cr_weight_increase: float >= 0. What alpha grows by at each increase. Defaults to 2.0.
         cr_weight_increase_times: int >= 0. Number of increases. Defaults to 1.
@@ -95,8 +97,8 @@ class InfoGANCR(InfoGAN):
     def __init__(self, knobs, resolution=64, channels=1, filters=32, architecture="table5", info_weight=1.0,
                  info_weight_discriminator=None, cr_weight_start=0.0, cr_weight_increase=2.0,
                  cr_weight_increase_times=1, cr_weight_increase_every=288000, cr_gap_start=0.0,
-                 cr_gap_decrease=0.0, cr_gap_decrease_times=0, cr_gap_decrease_every=1, stabilisers=None,
-                 seed=None, **kwargs):
+                 cr_gap_decrease=0.0, cr_gap_decrease_times=0, cr_gap_decrease_every=1, q_hidden_units=0,
+                 stabilisers=None, seed=None, **kwargs):
         check_weight("cr_weight_start", cr_weight_start)
         check_weight("cr_weight_increase", cr_weight_increase)
         check_weight("cr_gap_decrease", cr_gap_decrease)
@@ -111,10 +113,17 @@ class InfoGANCR(InfoGAN):
                 raise ValueError(f"{name} must be an integer >= {least}. Received: {name}={value!r}")
         super().__init__(knobs, resolution=resolution, channels=channels, filters=filters, architecture=architecture,
                          info_weight=info_weight, info_weight_discriminator=info_weight_discriminator,
-                         stabilisers=stabilisers, seed=seed, **kwargs)
-        if len(self.knobs) < 2:
-            raise ValueError(f"method {self.METHOD!r} needs at least 2 knobs: its contrastive regulariser tells "
-                             f"which knob a pair of images shares. Received: {len(self.knobs)} knob(s).")
+                         q_hidden_units=q_hidden_units, stabilisers=stabilisers, seed=seed, **kwargs)
+        self.code_knobs = [index for index, knob in enumerate(self.knobs) if knob.embedded]
+        if len(self.code_knobs) < 2:
+            raise ValueError(f"method {self.METHOD!r} needs at least 2 codes (knobs with an embedding): its "
+                             f"contrastive regulariser tells which code a pair of images shares. Received: "
+                             f"{len(self.code_knobs)} code(s).")
+        masks = self.layout.latent_masks
+        #: float32 ``[K, Z]``: row k is 1 on code k's columns and on every noise column (what a
+        #: pair sharing code k shares).
+        self.pair_shared_masks = (tf.gather(masks, self.code_knobs)
+                                  + tf.reduce_sum(masks, axis=0) - tf.reduce_sum(tf.gather(masks, self.code_knobs), axis=0))
         self.cr_weight_start = float(cr_weight_start)
         self.cr_weight_increase = float(cr_weight_increase)
         self.cr_weight_increase_times = cr_weight_increase_times
@@ -125,10 +134,11 @@ class InfoGANCR(InfoGAN):
         self.cr_gap_decrease_every = cr_gap_decrease_every
         tricks = self.stabilisers
         # H in Lin et al.: a pair stacked along the channels -> logits of the shared knob.
-        self.contrastive_network = ConvEncoder(len(self.knobs), resolution, filters,
+        self.contrastive_network = ConvEncoder(len(self.code_knobs), resolution, filters,
                                                spectral_norm=tricks.discriminator_spectral_norm,
                                                normalization=tricks.discriminator_normalization,
-                                               architecture=architecture, name="contrastive_network")
+                                               architecture=architecture, weight_init=tricks.weight_init,
+                                               name="contrastive_network")
         self.contrastive_network(tf.zeros((1, resolution, resolution, 2 * channels)))
         # A fresh draw of H's weights, what H is reset to when the schedule changes alpha or g.
         self._contrastive_initial_weights = tuple(w.numpy() for w in self.contrastive_network.weights)
@@ -170,26 +180,55 @@ class InfoGANCR(InfoGAN):
 
     def sample_step(self, batch_size):
         """InfoGAN's codes plus B pairs: ``pair_codes`` ``[2B, Z]`` (the first images of the pairs,
-        then the second ones) and ``shared_code`` int32 ``[B]``, the knob each pair shares."""
+        then the second ones) and ``shared_code`` int32 ``[B]``, the code each pair shares (an
+        index into ``code_knobs``)."""
         sample = super().sample_step(batch_size)
         replicas, _ = replica_position()
         num = batch_size * replicas
-        shared_code = tf.cast(keras.random.randint((num,), 0, len(self.knobs), seed=self.seed_generator), tf.int32)
+        shared_code = tf.cast(keras.random.randint((num,), 0, len(self.code_knobs), seed=self.seed_generator),
+                              tf.int32)
         shared, first, second = tf.unstack(
             keras.random.uniform((3, num, self.layout.latent_dim), -1.0, 1.0, seed=self.seed_generator))
-        shared_mask = tf.gather(self.layout.latent_masks, shared_code)
+        shared_mask = tf.gather(self.pair_shared_masks, shared_code)
         pair = contrastive_pair_codes(shared, first, second, shared_mask, self.cr_gap_at(self.optimizer.iterations))
         pair = [local_slice(codes, batch_size) for codes in pair]
         return {**sample, "pair_codes": tf.concat(pair, axis=0), "shared_code": local_slice(shared_code, batch_size)}
 
     def regulariser_losses(self, sample, training=True):
         """L_c of H on G's pairs: ``cr_loss``, H's objective ``contrastive_objective`` (L_c) and G's
-        share ``generator_regulariser`` (alpha_t L_c)."""
-        first, second = tf.split(self.generator(sample["pair_codes"], training=True), 2, axis=0)
-        logits = tf.cast(self.contrastive_network(tf.concat([first, second], axis=-1), training=training), tf.float32)
-        cr_loss = losses.contrastive_regulariser_loss(logits, sample["shared_code"])
+        share ``generator_regulariser`` (alpha_t L_c).
+
+        While ``idle_at`` the step (alpha is 0 and H is re-initialised before alpha first grows),
+        H's work could change nothing: G's share is 0 and H's weights are thrown away. G then
+        draws no pair images, H does not run, and all three are 0 (the reference trains H then anyway; InfoGAN-CR's
+        dSprites schedule is idle for 288,000 of its 322,560 steps).
+        """
+        def active():
+            first, second = tf.split(self.generator(sample["pair_codes"], training=True), 2, axis=0)
+            logits = self.contrastive_network(tf.concat([first, second], axis=-1), training=training)
+            return losses.contrastive_regulariser_loss(tf.cast(logits, tf.float32), sample["shared_code"])
+
+        step = self.optimizer.iterations
+        if self.first_reset_step() is None or self.cr_weight_start > 0:
+            cr_loss = active()
+        else:
+            cr_loss = tf.cond(self.idle_at(step), lambda: tf.zeros((), tf.float32), active)
         return {"cr_loss": cr_loss, "contrastive_objective": cr_loss,
-                "generator_regulariser": self.cr_weight_at(self.optimizer.iterations) * cr_loss}
+                "generator_regulariser": self.cr_weight_at(step) * cr_loss}
+
+    def first_reset_step(self):
+        """The first step at which the schedules re-initialise H, or None when they never do."""
+        steps = [every for times, every in ((self.cr_weight_increase_times, self.cr_weight_increase_every),
+                                            (self.cr_gap_decrease_times, self.cr_gap_decrease_every)) if times > 0]
+        return min(steps) if steps else None
+
+    def idle_at(self, step):
+        """True while the regulariser cannot matter: alpha_0 is 0 and ``step`` comes before H's first
+        re-initialisation. bool scalar."""
+        first = self.first_reset_step()
+        if first is None or self.cr_weight_start > 0:
+            return tf.constant(False)
+        return tf.cast(step, tf.int64) < first
 
     def reset_contrastive_network(self):
         """Re-initialises H and its optimizer at the steps where the schedule changes alpha or g

@@ -21,7 +21,8 @@ import dataclasses
 import tensorflow as tf
 
 from udgan_tf import losses
-from udgan_tf.models.distribution import apply_updates
+from udgan_tf.models.distribution import apply_extra_update, apply_updates
+from udgan_tf.networks.generator import WEIGHT_INITS
 
 NORMALIZATIONS = ("none", "batch")
 
@@ -64,6 +65,12 @@ class Stabilisers:
             feature map (``networks.MinibatchStdDev``, Karras et al. 2018, §3), so a generator
             that draws too few distinct images is told apart from the data. UD-GAN only: an
             InfoGAN's D carries Q, whose output must not depend on the batch. Defaults to False.
+        weight_init: str. Initial weights of G, D (and InfoGAN's Q, InfoGAN-CR's H):
+            ``"keras"`` (Glorot uniform, Keras' default) or ``"normal_0.02"`` (DCGAN's N(0, 0.02),
+            which InfoGAN-CR's code uses). Defaults to ``"keras"``.
+        generator_steps: int >= 1. G's updates per training step, each from a fresh forward
+            pass against the same D (InfoGAN-CR's code updates G twice, gan/infogan_cr.py
+            ``train``). Needs ``alternating_updates``. Defaults to 1.
 
     Example:
         >>> Stabilisers.from_config({"alternating_updates": True}).alternating_updates
@@ -80,6 +87,8 @@ class Stabilisers:
     siamese_hidden_units: int = 64
     discriminator_r1_weight: float = 0.0
     discriminator_minibatch_stddev: bool = False
+    weight_init: str = "keras"
+    generator_steps: int = 1
 
     def __post_init__(self):
         for name in ("discriminator_spectral_norm", "alternating_updates", "siamese_spectral_norm",
@@ -94,6 +103,15 @@ class Stabilisers:
         if not _is_int(self.real_images_per_quartet) or self.real_images_per_quartet < 1:
             raise StabiliserError("model.stabilisers.real_images_per_quartet must be a positive integer. "
                                   f"Received: {self.real_images_per_quartet!r}")
+        if self.weight_init not in WEIGHT_INITS:
+            raise StabiliserError(f"model.stabilisers.weight_init must be one of {WEIGHT_INITS}. "
+                                  f"Received: {self.weight_init!r}")
+        if not _is_int(self.generator_steps) or self.generator_steps < 1:
+            raise StabiliserError("model.stabilisers.generator_steps must be a positive integer. "
+                                  f"Received: {self.generator_steps!r}")
+        if self.generator_steps > 1 and not self.alternating_updates:
+            raise StabiliserError("model.stabilisers.generator_steps > 1 needs alternating_updates: true (G's "
+                                  "extra updates come after D's). Set both, or generator_steps: 1.")
         if not _is_int(self.siamese_hidden_units) or self.siamese_hidden_units < 0:
             raise StabiliserError("model.stabilisers.siamese_hidden_units must be an integer >= 0. "
                                   f"Received: {self.siamese_hidden_units!r}")
@@ -139,6 +157,10 @@ def alternating_step(model, real_images, quartets):
     weights do not change in between, so a second forward pass would draw the same images; it
     would only move G's batch-norm averages a second time).
 
+    With ``stabilisers.generator_steps`` > 1, G and phi step again that many times more, each
+    from a new forward pass of the same quartets against the updated D; the losses returned
+    are those of the last.
+
     Args:
         model: the ``UDGAN``.
         real_images: ``[B, R, R, C]``.
@@ -160,6 +182,14 @@ def alternating_step(model, real_images, quartets):
         updates = model.scaled_updates({key: value for key, value in result.items() if key != "d_loss"})
     apply_updates(tape, updates)
     del tape
+    for _ in range(model.stabilisers.generator_steps - 1):   # G's further updates, from fresh images
+        with tf.GradientTape(persistent=True) as tape:
+            fake_images = model.generator(quartets["latents"], training=True)
+            fake_logits = model.discriminator(fake_images, training=True)
+            result = {"d_loss": d_loss, **model.generator_losses(fake_images, fake_logits, quartets)}
+            updates = model.scaled_updates({key: value for key, value in result.items() if key != "d_loss"})
+        apply_extra_update(tape, updates)
+        del tape
     return result
 
 

@@ -70,6 +70,11 @@ class UDGAN(SavesSamplerStates, keras.Model):
             raise ValueError(f"contrastive_weight must be >= 0. Received: {contrastive_weight!r}")
         self.layout = KnobLayout(parse_knobs(knobs))
         self.knobs = self.layout.knobs
+        for knob in self.knobs:
+            if not knob.embedded:
+                raise ValueError(f"knob {knob.name!r} has embedding_dim 0: every knob of method 'udgan' has a "
+                                 f"siamese embedding, which its contrastive loss compares. Give it "
+                                 f"embedding_dim >= 1 (or leave embedding_dim out).")
         self.resolution = resolution
         self.channels = channels
         self.filters = filters
@@ -82,7 +87,7 @@ class UDGAN(SavesSamplerStates, keras.Model):
 
         generator_args = dict(latent_dim=self.layout.latent_dim, resolution=resolution, channels=channels,
                               filters=filters, normalization=tricks.generator_normalization,
-                              architecture=architecture)
+                              architecture=architecture, weight_init=tricks.weight_init)
         self.generator = Generator(**generator_args, name="generator")
         self.generator_ema = None
         if tricks.generator_ema_decay > 0:
@@ -92,7 +97,7 @@ class UDGAN(SavesSamplerStates, keras.Model):
                                          normalization=tricks.discriminator_normalization,
                                          architecture=architecture,
                                          minibatch_stddev=tricks.discriminator_minibatch_stddev,
-                                         name="discriminator")
+                                         weight_init=tricks.weight_init, name="discriminator")
         self.siamese_networks = [
             SiameseNetwork(slot.output_dim, resolution=resolution, channels=channels, guidance=slot.guidance,
                            filters=filters, hidden_units=tricks.siamese_hidden_units,

@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
-from udgan_tf.networks.generator import (check_architecture, check_resolution, dcgan_widths, infogan_cr_widths,
-                                        normalization_layers)
+from udgan_tf.networks.generator import (check_architecture, check_resolution, check_weight_init, dcgan_widths,
+                                        infogan_cr_widths, kernel_init, normalization_layers)
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
@@ -42,7 +42,8 @@ class ConvEncoder(keras.Model):
     doubling the width from F (F, 2F, 4F, 8F for 64 -> 4 px) -> flatten -> Dense, the
     DCGAN discriminator. ``architecture="infogan_cr"``: one Conv2D 4x4 stride 2 per halving,
     F for the first half of them and 2F for the rest (32, 32, 64, 64 for F = 32) -> flatten
-    -> Dense(4 F) -> Dense, InfoGAN-CR's dSprites discriminator. Leaky ReLU after every
+    -> Dense(4 F) -> Dense, InfoGAN-CR's dSprites discriminator (``"infogan_cr_reference"``
+    is the same network: InfoGAN-CR's D has these layers exactly). Leaky ReLU after every
     layer but the last. D is ``ConvEncoder(output_dim=1)``; an unguided siamese network is
     ``ConvEncoder(output_dim=number of unguided embedding dims)``.
 
@@ -60,7 +61,9 @@ class ConvEncoder(keras.Model):
         downsamplings: int or None. Number of stride-2 stages; None derives it from
             ``resolution`` so the last feature map is 4x4.
         leaky_relu_slope: float. Defaults to 0.2.
-        architecture: str. ``"table5"``, ``"dcgan"`` or ``"infogan_cr"``. Defaults to ``"table5"``.
+        architecture: str. ``"table5"``, ``"dcgan"``, ``"infogan_cr"`` or ``"infogan_cr_reference"``.
+            Defaults to ``"table5"``.
+        weight_init: str. ``"keras"`` or ``"normal_0.02"``, see ``Generator``. Defaults to ``"keras"``.
         minibatch_stddev: bool. A ``MinibatchStdDev`` feature map after the last convolution,
             so the output of an image depends on its batch (for D only). Not in the paper.
             Defaults to False.
@@ -73,7 +76,7 @@ class ConvEncoder(keras.Model):
 
     def __init__(self, output_dim, resolution=64, filters=32, spectral_norm=False,
                  downsamplings=None, leaky_relu_slope=0.2, normalization="none",
-                 architecture="table5", minibatch_stddev=False, **kwargs):
+                 architecture="table5", minibatch_stddev=False, weight_init="keras", **kwargs):
         super().__init__(**kwargs)
         if downsamplings is None:
             downsamplings = check_resolution(resolution)
@@ -88,12 +91,16 @@ class ConvEncoder(keras.Model):
         check_architecture(architecture)
         self.architecture = architecture
         self.minibatch_stddev = bool(minibatch_stddev)
+        check_weight_init(weight_init)
+        self.weight_init = weight_init
+        infogan_cr_layout = architecture in ("infogan_cr", "infogan_cr_reference")
 
         def weighted(layer):
             return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
 
         def conv(width, kernel, strides, normalized=True):
-            return [weighted(keras.layers.Conv2D(width, kernel, strides=strides, padding="same")),
+            return [weighted(keras.layers.Conv2D(width, kernel, strides=strides, padding="same",
+                                                 kernel_initializer=kernel_init(weight_init, "conv"))),
                     *(normalization_layers(normalization) if normalized else []),
                     keras.layers.LeakyReLU(leaky_relu_slope)]
 
@@ -108,17 +115,27 @@ class ConvEncoder(keras.Model):
         if self.minibatch_stddev:
             layers.append(MinibatchStdDev(name="minibatch_stddev"))
         layers.append(keras.layers.Flatten())
-        if architecture == "infogan_cr":
-            layers += [weighted(keras.layers.Dense(4 * filters)), keras.layers.LeakyReLU(leaky_relu_slope)]
-        layers.append(weighted(keras.layers.Dense(output_dim, dtype="float32")))
+        if infogan_cr_layout:
+            layers += [weighted(keras.layers.Dense(4 * filters, kernel_initializer=kernel_init(weight_init))),
+                       keras.layers.LeakyReLU(leaky_relu_slope)]
+        layers.append(weighted(keras.layers.Dense(output_dim, dtype="float32",
+                                                  kernel_initializer=kernel_init(weight_init))))
         self.body = keras.Sequential(layers, name="body")
 
     def call(self, images, training=False):
         return self.body(images, training=training)
+
+    def features_and_output(self, images, training=False):
+        """The last hidden layer's activations ``[B, H]`` and the output ``[B, output_dim]`` of
+        images ``[B, R, R, C]``, in one pass (a further head, e.g. InfoGAN's Q, reads the first)."""
+        features = images
+        for layer in self.body.layers[:-1]:
+            features = layer(features, training=training)
+        return features, self.body.layers[-1](features, training=training)
 
     def get_config(self):
         return {**super().get_config(), "output_dim": self.output_dim, "resolution": self.resolution,
                 "filters": self.filters, "spectral_norm": self.spectral_norm,
                 "downsamplings": self.downsamplings, "leaky_relu_slope": self.leaky_relu_slope,
                 "normalization": self.normalization, "architecture": self.architecture,
-                "minibatch_stddev": self.minibatch_stddev}
+                "minibatch_stddev": self.minibatch_stddev, "weight_init": self.weight_init}

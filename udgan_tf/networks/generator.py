@@ -5,7 +5,26 @@ import math
 import keras
 
 NORMALIZATIONS = ("none", "batch")
-ARCHITECTURES = ("table5", "dcgan", "infogan_cr")
+ARCHITECTURES = ("table5", "dcgan", "infogan_cr", "infogan_cr_reference")
+#: Weight initialisations: Keras' defaults (Glorot uniform), or DCGAN's N(0, 0.02), which
+#: InfoGAN-CR's code uses (``linear``, ``deconv2d``: normal; ``conv2d``: truncated normal;
+#: InfoGAN-CR_dSprites/gan/op.py), biases 0 in both.
+WEIGHT_INITS = ("keras", "normal_0.02")
+
+
+def check_weight_init(weight_init):
+    if weight_init not in WEIGHT_INITS:
+        raise ValueError(f"weight_init must be one of {WEIGHT_INITS}. Received: {weight_init!r}")
+
+
+def kernel_init(weight_init, layer="dense"):
+    """The ``kernel_initializer`` of a ``layer`` kind (``"dense"``, ``"conv"``, ``"deconv"``)."""
+    check_weight_init(weight_init)
+    if weight_init == "keras":
+        return "glorot_uniform"
+    if layer == "conv":
+        return keras.initializers.TruncatedNormal(stddev=0.02)
+    return keras.initializers.RandomNormal(stddev=0.02)
 
 
 def check_architecture(architecture):
@@ -25,14 +44,15 @@ def infogan_cr_widths(filters, stages):
     return [filters if k < stages // 2 else 2 * filters for k in range(stages)]
 
 
-def normalization_layers(kind):
-    """The layers of a normalisation kind (``"none"``, ``"batch"``)."""
+def normalization_layers(kind, epsilon=1e-3):
+    """The layers of a normalisation kind (``"none"``, ``"batch"``); ``epsilon`` of batch norm
+    (Keras' 1e-3 by default; InfoGAN-CR's code 1e-5)."""
     if kind not in NORMALIZATIONS:
         raise ValueError(f"normalization must be one of {NORMALIZATIONS}. Received: {kind!r}")
     if kind == "batch":
         # Synchronised: under tf.distribute the statistics are those of the global batch, as
         # on one device (and the moving averages stay equal on every replica).
-        return [keras.layers.BatchNormalization(momentum=0.9, synchronized=True)]
+        return [keras.layers.BatchNormalization(momentum=0.9, epsilon=epsilon, synchronized=True)]
     return []
 
 
@@ -59,8 +79,12 @@ class Generator(keras.Model):
     paper): Dense(4 F) -> Dense to 4x4x2F -> Conv2DTranspose 4x4 stride 2 per doubling with
     D's widths reversed (for R = 64, F = 32: 64, 32, 32 channels at 8..32 px), the last
     one straight to C channels: far fewer weights than "dcgan" (64 instead of 256 channels
-    at 4x4).
-    Leaky ReLU after every layer but the last, a sigmoid on the output.
+    at 4x4). Leaky ReLU after every layer but the last, a sigmoid on the output; the
+    normalisation before each activation.
+    ``architecture="infogan_cr_reference"``: the same layers as InfoGAN-CR's own ``Decoder``
+    (InfoGAN-CR_dSprites/gan/network.py): ReLU after the two dense layers, leaky ReLU after
+    the transposed convolutions, and the normalisation *after* each activation (the second
+    dense layer's over its 16 x 2F features, before the reshape), batch norm epsilon 1e-5.
 
     Args:
         latent_dim: int. Z, the total width of the knobs.
@@ -70,8 +94,10 @@ class Generator(keras.Model):
         normalization: str. Before every hidden layer's activation: ``"none"`` (the paper),
             or ``"batch"`` (BatchNormalization, as in DCGAN). Defaults to ``"none"``.
         leaky_relu_slope: float. Defaults to 0.2.
-        architecture: str. ``"table5"``, ``"dcgan"`` or ``"infogan_cr"``, see above.
-            Defaults to ``"table5"``.
+        architecture: str. ``"table5"``, ``"dcgan"``, ``"infogan_cr"`` or
+            ``"infogan_cr_reference"``, see above. Defaults to ``"table5"``.
+        weight_init: str. ``"keras"`` (Glorot uniform) or ``"normal_0.02"`` (DCGAN's, as
+            InfoGAN-CR's code). Defaults to ``"keras"``.
 
     Example:
         >>> g = Generator(latent_dim=10, resolution=16, channels=1, filters=8)
@@ -81,7 +107,7 @@ class Generator(keras.Model):
 
     def __init__(self, latent_dim, resolution=64, channels=1, filters=32,
                  leaky_relu_slope=0.2, normalization="none",
-                 architecture="table5", **kwargs):
+                 architecture="table5", weight_init="keras", **kwargs):
         super().__init__(**kwargs)
         doublings = check_resolution(resolution)
         self.latent_dim = latent_dim
@@ -93,27 +119,51 @@ class Generator(keras.Model):
         self.architecture = architecture
         self.leaky_relu_slope = leaky_relu_slope
         self.normalization = normalization
+        check_weight_init(weight_init)
+        self.weight_init = weight_init
+        dense_init, deconv_init, conv_init = (kernel_init(weight_init, kind) for kind in ("dense", "deconv", "conv"))
 
         def activation():
             return [*normalization_layers(normalization), keras.layers.LeakyReLU(leaky_relu_slope)]
 
-        if architecture == "table5":
-            layers = [keras.layers.Dense(16 * filters), keras.layers.Reshape((4, 4, filters)), *activation()]
+        if architecture == "infogan_cr_reference":
+            widths = infogan_cr_widths(filters, doublings)[::-1]
+
+            def after(activation_layer):
+                return [activation_layer, *normalization_layers(normalization, epsilon=1e-5)]
+
+            layers = [keras.layers.Dense(4 * filters, kernel_initializer=dense_init), *after(keras.layers.ReLU()),
+                      keras.layers.Dense(16 * widths[0], kernel_initializer=dense_init),
+                      *after(keras.layers.ReLU()), keras.layers.Reshape((4, 4, widths[0]))]
+            for width in widths[1:]:
+                layers += [keras.layers.Conv2DTranspose(width, 4, strides=2, padding="same",
+                                                        kernel_initializer=deconv_init),
+                           *after(keras.layers.LeakyReLU(leaky_relu_slope))]
+            layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", dtype="float32",
+                                                       kernel_initializer=deconv_init))
+        elif architecture == "table5":
+            layers = [keras.layers.Dense(16 * filters, kernel_initializer=dense_init),
+                      keras.layers.Reshape((4, 4, filters)), *activation()]
             for _ in range(doublings):
-                layers += [keras.layers.Conv2DTranspose(filters, 3, strides=2, padding="same"), *activation(),
-                           keras.layers.Conv2D(filters, 3, padding="same"), *activation()]
-            layers.append(keras.layers.Conv2D(channels, 1, dtype="float32"))
+                layers += [keras.layers.Conv2DTranspose(filters, 3, strides=2, padding="same",
+                                                        kernel_initializer=deconv_init), *activation(),
+                           keras.layers.Conv2D(filters, 3, padding="same", kernel_initializer=conv_init),
+                           *activation()]
+            layers.append(keras.layers.Conv2D(channels, 1, dtype="float32", kernel_initializer=conv_init))
         else:
             if architecture == "dcgan":
                 widths = dcgan_widths(filters, doublings)
                 layers = []
             else:
                 widths = infogan_cr_widths(filters, doublings)[::-1]
-                layers = [keras.layers.Dense(4 * filters), *activation()]
-            layers += [keras.layers.Dense(16 * widths[0]), keras.layers.Reshape((4, 4, widths[0])), *activation()]
+                layers = [keras.layers.Dense(4 * filters, kernel_initializer=dense_init), *activation()]
+            layers += [keras.layers.Dense(16 * widths[0], kernel_initializer=dense_init),
+                       keras.layers.Reshape((4, 4, widths[0])), *activation()]
             for width in widths[1:]:
-                layers += [keras.layers.Conv2DTranspose(width, 4, strides=2, padding="same"), *activation()]
-            layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", dtype="float32"))
+                layers += [keras.layers.Conv2DTranspose(width, 4, strides=2, padding="same",
+                                                        kernel_initializer=deconv_init), *activation()]
+            layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", dtype="float32",
+                                                       kernel_initializer=deconv_init))
         self.body = keras.Sequential(layers, name="body")
 
     def call(self, knobs, training=False):
@@ -123,4 +173,5 @@ class Generator(keras.Model):
         return {**super().get_config(), "latent_dim": self.latent_dim, "resolution": self.resolution,
                 "channels": self.channels, "filters": self.filters,
                 "leaky_relu_slope": self.leaky_relu_slope,
-                "normalization": self.normalization, "architecture": self.architecture}
+                "normalization": self.normalization, "architecture": self.architecture,
+                "weight_init": self.weight_init}

@@ -165,8 +165,8 @@ class ServingModule:
         @tf.function(input_signature=[images_spec])
         def embed(images):
             embedding = self._model.embed(self.checked_images(images), training=False)
-            return {knob.name: embedding[:, piece]
-                    for knob, piece in zip(self.knobs, self.layout.embedding_slices)}
+            return {knob.name: embedding[:, piece]            # noise knobs (embedding_dim 0) have none
+                    for knob, piece in zip(self.knobs, self.layout.embedding_slices) if knob.embedded}
 
         functions = {contract.SERVING_DEFAULT: serving_default, contract.GENERATE_BY_KNOB: generate_by_knob,
                      contract.GENERATE_PNG: generate_png, contract.TRAVERSE: traverse, contract.EMBED: embed}
