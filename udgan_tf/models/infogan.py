@@ -8,6 +8,7 @@ from udgan_tf.models.distribution import apply_extra_update, apply_updates, repl
 from udgan_tf.knobs import KnobLayout, parse_knobs
 from udgan_tf.networks import ConvEncoder, Generator
 from udgan_tf.networks.generator import kernel_init
+from udgan_tf.networks.spectral_norm import spectrally_normalized
 from udgan_tf.models.stabilisers import Stabilisers, real_logits_with_r1, update_generator_average
 from udgan_tf.models.sampler_states import SavesSamplerStates
 
@@ -155,11 +156,12 @@ class InfoGAN(SavesSamplerStates, keras.Model):
                                          spectral_norm=tricks.discriminator_spectral_norm,
                                          normalization=tricks.discriminator_normalization,
                                          architecture=architecture, weight_init=tricks.weight_init,
-                                         name="discriminator")
+                                         spectral_norm_form=tricks.spectral_norm_form, name="discriminator")
         self.q_head = None
         if q_hidden_units:
             def weighted(layer):
-                return keras.layers.SpectralNormalization(layer) if tricks.discriminator_spectral_norm else layer
+                return (spectrally_normalized(layer, tricks.spectral_norm_form)
+                        if tricks.discriminator_spectral_norm else layer)
 
             self.q_head = keras.Sequential(
                 [weighted(keras.layers.Dense(q_hidden_units, kernel_initializer=kernel_init(tricks.weight_init))),

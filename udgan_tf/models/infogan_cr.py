@@ -138,6 +138,7 @@ class InfoGANCR(InfoGAN):
                                                spectral_norm=tricks.discriminator_spectral_norm,
                                                normalization=tricks.discriminator_normalization,
                                                architecture=architecture, weight_init=tricks.weight_init,
+                                               spectral_norm_form=tricks.spectral_norm_form,
                                                name="contrastive_network")
         self.contrastive_network(tf.zeros((1, resolution, resolution, 2 * channels)))
         # A fresh draw of H's weights, what H is reset to when the schedule changes alpha or g.

@@ -23,6 +23,7 @@ import tensorflow as tf
 from udgan_tf import losses
 from udgan_tf.models.distribution import apply_extra_update, apply_updates
 from udgan_tf.networks.generator import WEIGHT_INITS
+from udgan_tf.networks.spectral_norm import SPECTRAL_NORM_FORMS
 
 NORMALIZATIONS = ("none", "batch")
 
@@ -68,6 +69,12 @@ class Stabilisers:
         weight_init: str. Initial weights of G, D (and InfoGAN's Q, InfoGAN-CR's H):
             ``"keras"`` (Glorot uniform, Keras' default) or ``"normal_0.02"`` (DCGAN's N(0, 0.02),
             which InfoGAN-CR's code uses). Defaults to ``"keras"``.
+        spectral_norm_form: str. How ``discriminator_spectral_norm`` normalises (D, InfoGAN's Q,
+            InfoGAN-CR's H): ``"projected"`` (``keras.layers.SpectralNormalization``: every
+            training call overwrites the kernel with W / sigma(W), and the gradient does not flow
+            through sigma) or ``"reparametrised"`` (Miyato et al. 2018: the layer computes with
+            W / sigma(W), the gradient flows through sigma, as InfoGAN-CR's code does). Defaults
+            to ``"projected"``.
         generator_steps: int >= 1. G's updates per training step, each from a fresh forward
             pass against the same D (InfoGAN-CR's code updates G twice, gan/infogan_cr.py
             ``train``). Needs ``alternating_updates``. Defaults to 1.
@@ -88,6 +95,7 @@ class Stabilisers:
     discriminator_r1_weight: float = 0.0
     discriminator_minibatch_stddev: bool = False
     weight_init: str = "keras"
+    spectral_norm_form: str = "projected"
     generator_steps: int = 1
 
     def __post_init__(self):
@@ -106,6 +114,9 @@ class Stabilisers:
         if self.weight_init not in WEIGHT_INITS:
             raise StabiliserError(f"model.stabilisers.weight_init must be one of {WEIGHT_INITS}. "
                                   f"Received: {self.weight_init!r}")
+        if self.spectral_norm_form not in SPECTRAL_NORM_FORMS:
+            raise StabiliserError(f"model.stabilisers.spectral_norm_form must be one of {SPECTRAL_NORM_FORMS}. "
+                                  f"Received: {self.spectral_norm_form!r}")
         if not _is_int(self.generator_steps) or self.generator_steps < 1:
             raise StabiliserError("model.stabilisers.generator_steps must be a positive integer. "
                                   f"Received: {self.generator_steps!r}")

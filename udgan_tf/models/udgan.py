@@ -97,7 +97,8 @@ class UDGAN(SavesSamplerStates, keras.Model):
                                          normalization=tricks.discriminator_normalization,
                                          architecture=architecture,
                                          minibatch_stddev=tricks.discriminator_minibatch_stddev,
-                                         weight_init=tricks.weight_init, name="discriminator")
+                                         weight_init=tricks.weight_init, spectral_norm_form=tricks.spectral_norm_form,
+                                         name="discriminator")
         self.siamese_networks = [
             SiameseNetwork(slot.output_dim, resolution=resolution, channels=channels, guidance=slot.guidance,
                            filters=filters, hidden_units=tricks.siamese_hidden_units,

@@ -5,6 +5,7 @@ from keras import ops
 
 from udgan_tf.networks.generator import (check_architecture, check_resolution, check_weight_init, dcgan_widths,
                                         infogan_cr_widths, kernel_init, normalization_layers)
+from udgan_tf.networks.spectral_norm import check_spectral_norm_form, spectrally_normalized
 
 
 @keras.saving.register_keras_serializable("udgan_tf")
@@ -52,9 +53,11 @@ class ConvEncoder(keras.Model):
         resolution: int. R of the input (a power of two >= 16; crops may be smaller,
             see ``downsamplings``). Defaults to 64.
         filters: int. F. Defaults to 32.
-        spectral_norm: bool. Wrap every Conv2D/Dense in ``keras.layers.SpectralNormalization``
-            (Miyato et al. 2018). Not in the paper; stabilises D on binary dSprites.
-            Defaults to False.
+        spectral_norm: bool. Spectral normalisation (Miyato et al. 2018) on every Conv2D/Dense.
+            Not in the paper; stabilises D on binary dSprites. Defaults to False.
+        spectral_norm_form: str. ``"projected"`` (``keras.layers.SpectralNormalization``) or
+            ``"reparametrised"`` (Miyato et al.'s, ``networks.spectral_norm.SpectralNormalized``).
+            Defaults to ``"projected"``.
         normalization: str. ``"none"`` (the paper) or ``"batch"``: BatchNormalization
             before the activation of every hidden convolution but the first (as in
             DCGAN). Defaults to ``"none"``.
@@ -76,7 +79,8 @@ class ConvEncoder(keras.Model):
 
     def __init__(self, output_dim, resolution=64, filters=32, spectral_norm=False,
                  downsamplings=None, leaky_relu_slope=0.2, normalization="none",
-                 architecture="table5", minibatch_stddev=False, weight_init="keras", **kwargs):
+                 architecture="table5", minibatch_stddev=False, weight_init="keras", spectral_norm_form="projected",
+                 **kwargs):
         super().__init__(**kwargs)
         if downsamplings is None:
             downsamplings = check_resolution(resolution)
@@ -93,10 +97,12 @@ class ConvEncoder(keras.Model):
         self.minibatch_stddev = bool(minibatch_stddev)
         check_weight_init(weight_init)
         self.weight_init = weight_init
+        check_spectral_norm_form(spectral_norm_form)
+        self.spectral_norm_form = spectral_norm_form
         infogan_cr_layout = architecture in ("infogan_cr", "infogan_cr_reference")
 
         def weighted(layer):
-            return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
+            return spectrally_normalized(layer, spectral_norm_form) if spectral_norm else layer
 
         def conv(width, kernel, strides, normalized=True):
             return [weighted(keras.layers.Conv2D(width, kernel, strides=strides, padding="same",
@@ -138,4 +144,5 @@ class ConvEncoder(keras.Model):
                 "filters": self.filters, "spectral_norm": self.spectral_norm,
                 "downsamplings": self.downsamplings, "leaky_relu_slope": self.leaky_relu_slope,
                 "normalization": self.normalization, "architecture": self.architecture,
-                "minibatch_stddev": self.minibatch_stddev, "weight_init": self.weight_init}
+                "minibatch_stddev": self.minibatch_stddev, "weight_init": self.weight_init,
+                "spectral_norm_form": self.spectral_norm_form}
