@@ -18,7 +18,7 @@ def test_an_unknown_method_lists_the_available_ones(capsys, tmp_path):
     code = compare.main(["--methods", "udgan,vae", "--minutes", "1", "--output-dir", str(tmp_path / "c")])
     assert code == 2
     err = capsys.readouterr().err
-    assert "Unknown method(s) ['vae'] for --methods. Available: udgan, udgan_g, infogan, infogan_cr, beta_vae" in err
+    assert "Unknown method(s) ['vae'] for --methods. Available: udgan, udgan_g, infogan, infogan_cr, infogan_cr_reference, beta_vae" in err
     assert not (tmp_path / "c").exists()
 
 

@@ -66,3 +66,58 @@ def test_an_xla_compiled_step_gives_the_losses_and_weights_of_the_default_on_the
 def test_a_bad_speed_setting_is_refused_naming_the_key(key, value, message):
     with pytest.raises(config_lib.ConfigError, match=message):
         tiny(**{key: value})
+
+
+MIRRORED_OPTIONS = """
+import csv, json, sys, tempfile
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from udgan_tf import config as config_lib
+from udgan_tf.training import train
+options = json.loads(sys.argv[1])
+config = config_lib.resolve_config({
+    "dataset": {"name": "dsprites"},
+    "model": {"knobs": [{"name": "free", "count": 2}, {"name": "size", "guidance": "object_area"}],
+              "resolution": 16, "filters": 8, "seed": 0, "architecture": "dcgan",
+              "stabilisers": {"alternating_updates": True, "generator_normalization": "batch",
+                              **options.pop("stabilisers", {})}},
+    "training": {"batch_size": 8, "seed": 0, "steps": 4, "log_every": 2, "checkpoint_every": 4, **options}})
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with tempfile.TemporaryDirectory() as out:
+    model = train(config, out + "/run", verbose=0, strategy=strategy)
+    with open(out + "/run/history.csv") as file:
+        rows = list(csv.DictReader(file))
+assert int(model.optimizer.iterations.numpy()) == 4, int(model.optimizer.iterations.numpy())
+assert rows and all(np.isfinite(float(value)) for row in rows for key, value in row.items() if key.endswith("loss")), rows
+print("OK")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", [{"mixed_precision": True}, {"stabilisers": {"generator_steps": 2}}],
+                         ids=["mixed_precision", "generator_steps"])
+def test_a_speed_option_trains_under_mirrored_strategy_on_two_devices(options):
+    """What a multi-GPU user gets (issue 27): the option trains under MirroredStrategy, here on
+    two logical CPU devices, and the step counter counts steps."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", MIRRORED_OPTIONS, json.dumps(options)], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0 and result.stdout.strip().endswith("OK"), result.stderr[-3000:]
+
+
+@pytest.mark.parametrize("key, value", [("jit_compile", True), ("steps_per_execution", 2)])
+def test_an_option_that_fails_with_several_replicas_is_refused_before_training(key, value, tmp_path):
+    """XLA and steps_per_execution > 1 fail inside TensorFlow under MirroredStrategy (measured on two
+    logical CPU devices): the run stops before it starts, naming the key and the fix."""
+    from unittest import mock
+
+    from udgan_tf.training import train
+
+    strategy = mock.Mock(num_replicas_in_sync=2)
+    with pytest.raises(config_lib.ConfigError, match=f"training.{key}={value!r} does not run with 2 replicas"):
+        train(tiny(**{key: value}), tmp_path / "run", strategy=strategy)
+    assert not (tmp_path / "run").exists()

@@ -23,7 +23,7 @@ from udgan_tf.exit_codes import FAILED, Preempted
 from udgan_tf.runs import RunDirectory, RunDirectoryError, RunWriteError
 from udgan_tf.training.monitor import RunMonitor
 from udgan_tf.training.preemption import stop_on_sigterm
-from udgan_tf.training.strategy import dtype_policy, is_chief
+from udgan_tf.training.strategy import check_speed_options, dtype_policy, is_chief
 
 
 class TrainingStopped(RuntimeError):
@@ -110,6 +110,10 @@ def train(config, output_dir, overwrite=False, verbose="auto", strategy=None):
     backup intact), ``TrainingPreempted`` after a SIGTERM (a backup at the step reached).
     """
     strategy = strategy or tf.distribute.get_strategy()
+    try:
+        check_speed_options(strategy, config["training"])
+    except ValueError as error:
+        raise config_lib.ConfigError(str(error)) from None
     if is_chief(strategy):
         return _train(config, output_dir, overwrite, verbose, strategy)
     with tempfile.TemporaryDirectory(prefix="udgan_worker_") as scratch:

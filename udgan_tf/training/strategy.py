@@ -64,3 +64,27 @@ def is_chief(strategy):
         return True
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+#: Speed settings that fail under a strategy with several replicas (TF 2.21, Keras 3.15, measured
+#: with MirroredStrategy on two logical CPU devices, tests/test_speed_options.py): key -> what happens.
+SINGLE_REPLICA_OPTIONS = {
+    "jit_compile": "XLA places a variable on another device than its replica's "
+                   "(InvalidArgumentError ... variable_on_a_different_device)",
+    "steps_per_execution": "the loop of steps inside one call feeds no value to a placeholder of the step "
+                           "(InvalidArgumentError: You must feed a value for placeholder tensor)",
+}
+
+
+def check_speed_options(strategy, training):
+    """Raises ``ValueError`` naming the ``training`` key when a speed setting of
+    ``SINGLE_REPLICA_OPTIONS`` is on under a strategy with more than one replica."""
+    replicas = strategy.num_replicas_in_sync
+    on = {"jit_compile": bool(training.get("jit_compile")),
+          "steps_per_execution": training.get("steps_per_execution", 1) > 1}
+    for key, failure in SINGLE_REPLICA_OPTIONS.items():
+        if replicas > 1 and on[key]:
+            raise ValueError(f"training.{key}={training[key]!r} does not run with {replicas} replicas "
+                             f"({type(strategy).__name__}): {failure}. Train with the default "
+                             f"(training.{key}={'false' if key == 'jit_compile' else 1}) or on one device.")
+
