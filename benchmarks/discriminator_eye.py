@@ -1,0 +1,154 @@
+"""Can the discriminator see a square? (issue 28, step 2: D's eye, apart from any GAN.)
+
+    python benchmarks/discriminator_eye.py --config configs/dsprites.yaml \\
+        --config configs/dsprites_unguided.yaml --config configs/dsprites_paper.yaml --steps 1500 \\
+        [--run RUN_DIR ...] [--write discriminator_eye]
+
+Part 1, can it: the discriminator of each config (its ``model.architecture``, filters,
+``stabilisers.discriminator_normalization`` and ``discriminator_spectral_norm``, i.e.
+``ConvEncoder`` as the model builds D, with 3 outputs instead of 1) is trained as a 3-way shape
+classifier on real sprites of all scales, softmax cross-entropy, Adam(2e-4, beta_1 0.5) as D is
+trained in the GANs, batch 64. Reported: its shape accuracy on ``--num`` (5,000) held-out real
+sprites, per scale (the smallest sprites are where a square and a rounded blob differ by few
+pixels).
+
+Part 2, does it (``--run``): a trained GAN's own D (``udgan_tf.models.load_model``; column 0 of
+its output is the logit) scores real squares, ellipses and hearts and the GAN's generated images,
+grouped by the shape the oracle reads in them: the mean logit per group. If D gave real squares
+no higher a score than the generated blobs, G would have no reason to draw squares.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from report import update_section  # noqa: E402
+from udgan_tf import config as config_lib  # noqa: E402
+from udgan_tf.data import DSprites  # noqa: E402
+from udgan_tf.evaluation.oracle import load_or_train_oracle  # noqa: E402
+from udgan_tf.models import load_model  # noqa: E402
+from udgan_tf.models.stabilisers import Stabilisers  # noqa: E402
+from udgan_tf.networks import ConvEncoder  # noqa: E402
+
+
+def discriminator_like(config, outputs):
+    """A ``ConvEncoder`` with ``outputs`` outputs, built as the config's model builds its D."""
+    model = config["model"]
+    tricks = Stabilisers.from_config(model.get("stabilisers"))
+    return ConvEncoder(outputs, model.get("resolution", 64), model.get("filters", 32),
+                       spectral_norm=tricks.discriminator_spectral_norm,
+                       normalization=tricks.discriminator_normalization,
+                       architecture=model.get("architecture", "table5"), weight_init=tricks.weight_init)
+
+
+def classify_shapes(config, data, held_out, args):
+    """Part 1 for one config: ``{"accuracy": ..., "per_scale": [6 accuracies], "seconds": ...}``."""
+    keras.utils.set_random_seed(args.seed)
+    network = discriminator_like(config, 3)
+    optimizer = keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+    @tf.function
+    def step(images, shapes):
+        with tf.GradientTape() as tape:
+            logits = network(images, training=True)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=shapes, logits=logits))
+        optimizer.apply_gradients(zip(tape.gradient(loss, network.trainable_variables), network.trainable_variables))
+
+    rng = np.random.RandomState(args.seed)
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        factors, images = data.sample(args.batch_size, rng)
+        step(images.astype(np.float32), factors[:, 0].astype(np.int32))
+    seconds = time.perf_counter() - start
+    factors, images = held_out
+    logits = np.concatenate([np.asarray(network(images[s:s + 500], training=False))
+                             for s in range(0, len(images), 500)])
+    right = logits.argmax(axis=1) == factors[:, 0]
+    return {"accuracy": float(right.mean()), "seconds": seconds,
+            "per_scale": [float(right[factors[:, 1] == k].mean()) for k in range(data.factor_sizes[1])]}
+
+
+def trained_discriminator_scores(run_dir, data, oracle, held_out, num):
+    """Part 2: mean logit of a trained GAN's D on real images of each shape and on its generated
+    images grouped by the oracle's shape reading (with the share of each group)."""
+    model = load_model(run_dir)
+    factors, real = held_out
+
+    def logits(images):
+        return np.concatenate([np.asarray(model.discriminator(images[s:s + 500], training=False))[:, 0]
+                               for s in range(0, len(images), 500)])
+
+    real_logits = logits(real)
+    generated = np.concatenate([np.asarray(model(model.sample_knobs(500, seed=s), training=False))
+                                for s in range(num // 500)])
+    generated_shapes = oracle.predict_factors(generated)[:, 0]
+    generated_logits = logits(generated)
+    scores = {}
+    for k, name in enumerate(data.shape_names):
+        scores[f"real {name}"] = (float(real_logits[factors[:, 0] == k].mean()), float((factors[:, 0] == k).mean()))
+        chosen = generated_shapes == k
+        scores[f"generated, read as {name}"] = (float(generated_logits[chosen].mean()) if chosen.any() else None,
+                                                float(chosen.mean()))
+    return scores
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", action="append", default=[])
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--num", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--oracle-steps", type=int, default=3000)
+    parser.add_argument("--run", action="append", default=[], help="a trained GAN's run directory (part 2)")
+    parser.add_argument("--write", metavar="SECTION")
+    args = parser.parse_args(argv)
+    data = DSprites(resolution=64)
+    held_out = data.sample(args.num, np.random.RandomState(1))
+    results = {"classifiers": {}, "trained": {}}
+    for path in args.config:
+        results["classifiers"][path] = classify_shapes(config_lib.load_config(path), data, held_out, args)
+        print(json.dumps({path: results["classifiers"][path]}), flush=True)
+    if args.run:
+        oracle = load_or_train_oracle(data, "dsprites-64", steps=args.oracle_steps)
+        for run_dir in args.run:
+            results["trained"][run_dir] = trained_discriminator_scores(run_dir, data, oracle, held_out, args.num)
+            print(json.dumps({run_dir: results["trained"][run_dir]}), flush=True)
+    scales = data.factor_values["scale"]
+    lines = []
+    if results["classifiers"]:
+        lines += ["| D of | layout | accuracy | " + " | ".join(f"scale {s:.1f}" for s in scales) + " | train s |",
+                  "|---|---|---|" + "---|" * len(scales) + "---|"]
+        for path, result in results["classifiers"].items():
+            architecture = config_lib.load_config(path)["model"].get("architecture", "table5")
+            lines.append(f"| `{path}` | {architecture} | {result['accuracy']:.1%} | "
+                         + " | ".join(f"{a:.1%}" for a in result["per_scale"]) + f" | {result['seconds']:.0f} |")
+    for run_dir, scores in results["trained"].items():
+        lines += ["", f"D of `{run_dir}`: mean logit (share of images)", "", "| images | mean logit | share |",
+                  "|---|---|---|"]
+        lines += [f"| {group} | {'-' if logit is None else f'{logit:.2f}'} | {share:.1%} |"
+                  for group, (logit, share) in scores.items()]
+    markdown = "\n".join(lines).replace("%", " %")
+    print(markdown)
+    if args.write:
+        command = " ".join(["python benchmarks/discriminator_eye.py", *(f"--config {p}" for p in args.config),
+                            f"--steps {args.steps}", *(f"--run {r}" for r in args.run), f"--write {args.write}"])
+        update_section(args.write, f"### Can D see a square? (`benchmarks/discriminator_eye.py`)\n\n"
+                                   f"Command: `{command}`. Shape accuracy on {args.num:,} held-out real sprites "
+                                   f"(chance: 33 %).\n\n{markdown}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
