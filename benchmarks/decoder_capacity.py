@@ -9,7 +9,8 @@ Each layout is trained as a supervised decoder: the ground-truth factors of a re
 go into ``udgan_tf.networks.Generator`` (latent_dim 8, 64x64, 32 filters, the layout's
 normalisation in the shipped configs: batch norm for dcgan and the InfoGAN-CR layouts, none
 for table5, the paper's), trained with per-pixel binary cross-entropy against the real image,
-Adam(2e-4, beta_1 0.5) as G is in the GANs, batch 64, fresh factor draws every step.
+Adam(``--learning-rate``, default 2e-4 as G has in the shipped GANs; beta_1 0.5), batch 64,
+fresh factor draws every step.
 
 Every ``--every`` steps, on ``--num`` (5,000) new draws in inference mode: the oracle's shape
 shares of the decoded images (real: 33 % each) and its shape accuracy against the told shape,
@@ -83,7 +84,7 @@ def train_layout(layout, data, oracle, held_out, real_features, args):
     keras.utils.set_random_seed(args.seed)
     generator = Generator(latent_dim=8, resolution=64, channels=1, filters=32, architecture=layout,
                           normalization=NORMALIZATION[layout])
-    optimizer = keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+    optimizer = keras.optimizers.Adam(learning_rate=args.learning_rate, beta_1=0.5)
 
     @tf.function
     def step(inputs, images):
@@ -145,6 +146,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--every", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--num", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--oracle-steps", type=int, default=3000)
@@ -168,8 +170,10 @@ def main(argv=None):
     print(markdown)
     if args.write:
         command = " ".join(["python benchmarks/decoder_capacity.py", *(f"--layout {name}" for name in args.layout),
-                            f"--steps {args.steps} --every {args.every} --write {args.write}"])
-        update_section(args.write, f"### Can G draw a square when told to? (`benchmarks/decoder_capacity.py`)\n\n"
+                            f"--steps {args.steps} --every {args.every} --learning-rate {args.learning_rate:g}",
+                            f"--write {args.write}"])
+        update_section(args.write, f"### Can G draw a square when told to? (`benchmarks/decoder_capacity.py`, "
+                                   f"Adam {args.learning_rate:g})\n\n"
                                    f"Command: `{command}`. {args.num:,} held-out factor draws per point; the "
                                    f"oracle's readings; real images: about 33 % of each shape, precision and "
                                    f"recall near 1.\n\n{markdown}\n\n![real sprites and what each layout "

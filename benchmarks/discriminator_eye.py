@@ -49,7 +49,8 @@ def discriminator_like(config, outputs):
     return ConvEncoder(outputs, model.get("resolution", 64), model.get("filters", 32),
                        spectral_norm=tricks.discriminator_spectral_norm,
                        normalization=tricks.discriminator_normalization,
-                       architecture=model.get("architecture", "table5"), weight_init=tricks.weight_init)
+                       architecture=model.get("architecture", "table5"), weight_init=tricks.weight_init,
+                       spectral_norm_form=tricks.spectral_norm_form)
 
 
 def classify_shapes(config, data, held_out, args):
