@@ -2,20 +2,24 @@
 
     python benchmarks/discriminator_eye.py --config configs/dsprites.yaml \\
         --config configs/dsprites_unguided.yaml --config configs/dsprites_paper.yaml --steps 1500 \\
-        [--run RUN_DIR ...] [--write discriminator_eye]
+        [--set SECTION.KEY=VALUE ...] [--run RUN_DIR ...] [--write discriminator_eye]
 
 Part 1, can it: the discriminator of each config (its ``model.architecture``, filters,
 ``stabilisers.discriminator_normalization`` and ``discriminator_spectral_norm``, i.e.
 ``ConvEncoder`` as the model builds D, with 3 outputs instead of 1) is trained as a 3-way shape
-classifier on real sprites of all scales, softmax cross-entropy, Adam(2e-4, beta_1 0.5) as D is
-trained in the GANs, batch 64. Reported: its shape accuracy on ``--num`` (5,000) held-out real
-sprites, per scale (the smallest sprites are where a square and a rounded blob differ by few
-pixels).
+classifier on real sprites of all scales, softmax cross-entropy, Adam with the config's
+``optimizers.discriminator`` settings (as D is trained in that GAN), batch 64; ``--set`` changes
+every config alike (e.g. ``optimizers.discriminator.learning_rate=2e-4``). Reported: its shape
+accuracy on ``--num`` (5,000) held-out real sprites, per scale (the smallest sprites are where a
+square and a rounded blob differ by few pixels).
 
 Part 2, does it (``--run``): a trained GAN's own D (``udgan_tf.models.load_model``; column 0 of
 its output is the logit) scores real squares, ellipses and hearts and the GAN's generated images,
-grouped by the shape the oracle reads in them: the mean logit per group. If D gave real squares
-no higher a score than the generated blobs, G would have no reason to draw squares.
+grouped by the shape the oracle reads in them, and the generated images that are no sprite (fewer
+than 20 lit pixels, or two or more separate lit regions): the mean logit per group, and the AUC of
+D's logit for telling the real images from the generated ones (0.5: D cannot tell them apart). If
+D gave real squares no higher a score than the generated blobs, G would have no reason to draw
+squares.
 """
 
 import argparse
@@ -29,6 +33,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import scipy.ndimage  # noqa: E402
+import sklearn.metrics  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
@@ -57,7 +63,7 @@ def classify_shapes(config, data, held_out, args):
     """Part 1 for one config: ``{"accuracy": ..., "per_scale": [6 accuracies], "seconds": ...}``."""
     keras.utils.set_random_seed(args.seed)
     network = discriminator_like(config, 3)
-    optimizer = keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+    optimizer = keras.optimizers.Adam(**config["optimizers"]["discriminator"])
 
     @tf.function
     def step(images, shapes):
@@ -95,18 +101,29 @@ def trained_discriminator_scores(run_dir, data, oracle, held_out, num):
                                 for s in range(num // 500)])
     generated_shapes = oracle.predict_factors(generated)[:, 0]
     generated_logits = logits(generated)
+    lit = generated[..., 0] > 0.5
+    regions = np.array([scipy.ndimage.label(image)[1] for image in lit])
+    groups = {"no sprite: under 20 lit pixels": lit.sum(axis=(1, 2)) < 20}
+    groups["no sprite: 2+ lit regions"] = (regions >= 2) & ~groups["no sprite: under 20 lit pixels"]
+    sprite = ~(groups["no sprite: under 20 lit pixels"] | groups["no sprite: 2+ lit regions"])
     scores = {}
     for k, name in enumerate(data.shape_names):
         scores[f"real {name}"] = (float(real_logits[factors[:, 0] == k].mean()), float((factors[:, 0] == k).mean()))
-        chosen = generated_shapes == k
-        scores[f"generated, read as {name}"] = (float(generated_logits[chosen].mean()) if chosen.any() else None,
-                                                float(chosen.mean()))
-    return scores
+    for k, name in enumerate(data.shape_names):
+        groups[f"one sprite, read as {name}"] = sprite & (generated_shapes == k)
+    for group, chosen in groups.items():
+        scores[f"generated, {group}"] = (float(generated_logits[chosen].mean()) if chosen.any() else None,
+                                         float(chosen.mean()))
+    auc = sklearn.metrics.roc_auc_score(np.r_[np.ones(len(real_logits)), np.zeros(len(generated_logits))],
+                                        np.r_[real_logits, generated_logits])
+    return {"groups": scores, "auc": float(auc)}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", action="append", default=[])
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override a value in every --config (part 1)")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--num", type=int, default=5000)
@@ -119,7 +136,7 @@ def main(argv=None):
     held_out = data.sample(args.num, np.random.RandomState(1))
     results = {"classifiers": {}, "trained": {}}
     for path in args.config:
-        results["classifiers"][path] = classify_shapes(config_lib.load_config(path), data, held_out, args)
+        results["classifiers"][path] = classify_shapes(config_lib.load_config(path, args.set), data, held_out, args)
         print(json.dumps({path: results["classifiers"][path]}), flush=True)
     if args.run:
         oracle = load_or_train_oracle(data, "dsprites-64", steps=args.oracle_steps)
@@ -129,22 +146,27 @@ def main(argv=None):
     scales = data.factor_values["scale"]
     lines = []
     if results["classifiers"]:
-        lines += ["| D of | layout | accuracy | " + " | ".join(f"scale {s:.1f}" for s in scales) + " | train s |",
-                  "|---|---|---|" + "---|" * len(scales) + "---|"]
+        lines += ["| D of | layout | spectral norm | Adam rate | accuracy | "
+                  + " | ".join(f"scale {s:.1f}" for s in scales) + " | train s |",
+                  "|---|---|---|---|---|" + "---|" * len(scales) + "---|"]
         for path, result in results["classifiers"].items():
-            architecture = config_lib.load_config(path)["model"].get("architecture", "table5")
-            lines.append(f"| `{path}` | {architecture} | {result['accuracy']:.1%} | "
+            config = config_lib.load_config(path, args.set)
+            tricks = Stabilisers.from_config(config["model"].get("stabilisers"))
+            norm = tricks.spectral_norm_form if tricks.discriminator_spectral_norm else "none"
+            lines.append(f"| `{path}` | {config['model'].get('architecture', 'table5')} | {norm} | "
+                         f"{config['optimizers']['discriminator']['learning_rate']:g} | {result['accuracy']:.1%} | "
                          + " | ".join(f"{a:.1%}" for a in result["per_scale"]) + f" | {result['seconds']:.0f} |")
     for run_dir, scores in results["trained"].items():
-        lines += ["", f"D of `{run_dir}`: mean logit (share of images)", "", "| images | mean logit | share |",
-                  "|---|---|---|"]
+        lines += ["", f"D of `{run_dir}` (its last checkpoint): mean logit (share of images); AUC of real "
+                  f"against generated: {scores['auc']:.3f}", "", "| images | mean logit | share |", "|---|---|---|"]
         lines += [f"| {group} | {'-' if logit is None else f'{logit:.2f}'} | {share:.1%} |"
-                  for group, (logit, share) in scores.items()]
+                  for group, (logit, share) in scores["groups"].items()]
     markdown = "\n".join(lines).replace("%", " %")
     print(markdown)
     if args.write:
         command = " ".join(["python benchmarks/discriminator_eye.py", *(f"--config {p}" for p in args.config),
-                            f"--steps {args.steps}", *(f"--run {r}" for r in args.run), f"--write {args.write}"])
+                            f"--steps {args.steps}", *(f"--set {o}" for o in args.set),
+                            *(f"--run {r}" for r in args.run), f"--write {args.write}"])
         update_section(args.write, f"### Can D see a square? (`benchmarks/discriminator_eye.py`)\n\n"
                                    f"Command: `{command}`. Shape accuracy on {args.num:,} held-out real sprites "
                                    f"(chance: 33 %).\n\n{markdown}")
