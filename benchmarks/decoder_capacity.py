@@ -8,7 +8,8 @@ Each layout is trained as a supervised decoder: the ground-truth factors of a re
 8 numbers (shape one-hot; scale, x and y mapped to [-1, 1]; orientation as sin and cos),
 go into ``udgan_tf.networks.Generator`` (latent_dim 8, 64x64, 32 filters, the layout's
 normalisation in the shipped configs: batch norm for dcgan and the InfoGAN-CR layouts, none
-for table5, the paper's), or ``upsample_conv``, a candidate layout (``UpsampleConvDecoder``), trained with per-pixel binary cross-entropy against the real image,
+for table5, the paper's), or ``upsample_conv``, a candidate layout (``UpsampleConvDecoder``),
+trained with per-pixel binary cross-entropy against the real image,
 Adam(``--learning-rate``, default 2e-4 as G has in the shipped GANs; beta_1 0.5), batch 64,
 fresh factor draws every step.
 
