@@ -199,7 +199,7 @@ def main(argv=None):
         command = " ".join(["python benchmarks/decoder_capacity.py", *(f"--layout {name}" for name in args.layout),
                             f"--steps {args.steps} --every {args.every} --learning-rate {args.learning_rate:g}",
                             f"--write {args.write}"])
-        update_section(args.write, f"### Can G draw a square when told to? (`benchmarks/decoder_capacity.py`, "
+        update_section(args.write, f"### Step 1: Can G draw a square when told to? (`benchmarks/decoder_capacity.py`, "
                                    f"Adam {args.learning_rate:g})\n\n"
                                    f"Command: `{command}`. {args.num:,} held-out factor draws per point; the "
                                    f"oracle's readings; real images: about 33 % of each shape, precision and "

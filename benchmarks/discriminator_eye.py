@@ -2,14 +2,17 @@
 
     python benchmarks/discriminator_eye.py --config configs/dsprites.yaml \\
         --config configs/dsprites_unguided.yaml --config configs/dsprites_paper.yaml --steps 1500 \\
-        [--set SECTION.KEY=VALUE ...] [--run RUN_DIR ...] [--write discriminator_eye]
+        [--set SECTION.KEY=VALUE ...] [--variant "KEY=VALUE[,KEY=VALUE]" ...] [--run RUN_DIR ...] \\
+        [--write discriminator_eye]
 
 Part 1, can it: the discriminator of each config (its ``model.architecture``, filters,
 ``stabilisers.discriminator_normalization`` and ``discriminator_spectral_norm``, i.e.
 ``ConvEncoder`` as the model builds D, with 3 outputs instead of 1) is trained as a 3-way shape
 classifier on real sprites of all scales, softmax cross-entropy, Adam with the config's
 ``optimizers.discriminator`` settings (as D is trained in that GAN), batch 64; ``--set`` changes
-every config alike (e.g. ``optimizers.discriminator.learning_rate=2e-4``). Reported: its shape
+every config alike, and each ``--variant`` adds one more row per config with its overrides on
+top (e.g. ``--variant model.stabilisers.discriminator_spectral_norm=false`` or ``--variant
+optimizers.discriminator.learning_rate=2e-4``), so one command measures an ablation. Reported: its shape
 accuracy on ``--num`` (5,000) held-out real sprites, per scale (the smallest sprites are where a
 square and a rounded blob differ by few pixels).
 
@@ -20,6 +23,9 @@ than 20 lit pixels, or two or more separate lit regions): the mean logit per gro
 D's logit for telling the real images from the generated ones (0.5: D cannot tell them apart). If
 D gave real squares no higher a score than the generated blobs, G would have no reason to draw
 squares.
+
+``--write NAME`` replaces part 1's table in BENCHMARKS.md's section ``NAME`` and part 2's in
+``NAME_trained``, each with the command that reproduces it, so either part can be rerun alone.
 """
 
 import argparse
@@ -119,11 +125,45 @@ def trained_discriminator_scores(run_dir, data, oracle, held_out, num):
     return {"groups": scores, "auc": float(auc)}
 
 
+def rows_of(args):
+    """``[(config path, variant text, overrides)]``: every config as is, then once per variant."""
+    variants = [""] + args.variant
+    return [(path, variant, args.set + [o for o in variant.split(",") if o])
+            for path in args.config for variant in variants]
+
+
+def classifier_table(rows, results, scales):
+    lines = ["| D of | variant | layout | spectral norm | Adam rate | accuracy | "
+             + " | ".join(f"scale {s:.1f}" for s in scales) + " | train s |",
+             "|---|---|---|---|---|---|" + "---|" * len(scales) + "---|"]
+    for (path, variant, overrides), result in zip(rows, results):
+        config = config_lib.load_config(path, overrides)
+        tricks = Stabilisers.from_config(config["model"].get("stabilisers"))
+        norm = tricks.spectral_norm_form if tricks.discriminator_spectral_norm else "none"
+        lines.append(f"| `{path}` | {f'`{variant}`' if variant else 'as the config'} | "
+                     f"{config['model'].get('architecture', 'table5')} | {norm} | "
+                     f"{config['optimizers']['discriminator']['learning_rate']:g} | {result['accuracy']:.1%} | "
+                     + " | ".join(f"{a:.1%}" for a in result["per_scale"]) + f" | {result['seconds']:.0f} |")
+    return lines
+
+
+def trained_tables(trained):
+    lines = []
+    for run_dir, scores in trained.items():
+        lines += ["", f"D of `{run_dir}` (its last checkpoint): mean logit (share of images); AUC of real "
+                  f"against generated: {scores['auc']:.3f}", "", "| images | mean logit | share |", "|---|---|---|"]
+        lines += [f"| {group} | {'-' if logit is None else f'{logit:.2f}'} | {share:.1%} |"
+                  for group, (logit, share) in scores["groups"].items()]
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", action="append", default=[])
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override a value in every --config (part 1)")
+    parser.add_argument("--variant", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
+                        help="one more row per --config with these overrides on top of --set (part 1)")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--num", type=int, default=5000)
@@ -132,45 +172,40 @@ def main(argv=None):
     parser.add_argument("--run", action="append", default=[], help="a trained GAN's run directory (part 2)")
     parser.add_argument("--write", metavar="SECTION")
     args = parser.parse_args(argv)
+    rows = rows_of(args)
+    for path, _, overrides in rows:   # a bad key or value fails here, before any training
+        config_lib.load_config(path, overrides)
     data = DSprites(resolution=64)
     held_out = data.sample(args.num, np.random.RandomState(1))
-    results = {"classifiers": {}, "trained": {}}
-    for path in args.config:
-        results["classifiers"][path] = classify_shapes(config_lib.load_config(path, args.set), data, held_out, args)
-        print(json.dumps({path: results["classifiers"][path]}), flush=True)
+    classifiers, trained = [], {}
+    for path, variant, overrides in rows:
+        classifiers.append(classify_shapes(config_lib.load_config(path, overrides), data, held_out, args))
+        print(json.dumps({"config": path, "variant": variant, **classifiers[-1]}), flush=True)
     if args.run:
         oracle = load_or_train_oracle(data, "dsprites-64", steps=args.oracle_steps)
         for run_dir in args.run:
-            results["trained"][run_dir] = trained_discriminator_scores(run_dir, data, oracle, held_out, args.num)
-            print(json.dumps({run_dir: results["trained"][run_dir]}), flush=True)
-    scales = data.factor_values["scale"]
-    lines = []
-    if results["classifiers"]:
-        lines += ["| D of | layout | spectral norm | Adam rate | accuracy | "
-                  + " | ".join(f"scale {s:.1f}" for s in scales) + " | train s |",
-                  "|---|---|---|---|---|" + "---|" * len(scales) + "---|"]
-        for path, result in results["classifiers"].items():
-            config = config_lib.load_config(path, args.set)
-            tricks = Stabilisers.from_config(config["model"].get("stabilisers"))
-            norm = tricks.spectral_norm_form if tricks.discriminator_spectral_norm else "none"
-            lines.append(f"| `{path}` | {config['model'].get('architecture', 'table5')} | {norm} | "
-                         f"{config['optimizers']['discriminator']['learning_rate']:g} | {result['accuracy']:.1%} | "
-                         + " | ".join(f"{a:.1%}" for a in result["per_scale"]) + f" | {result['seconds']:.0f} |")
-    for run_dir, scores in results["trained"].items():
-        lines += ["", f"D of `{run_dir}` (its last checkpoint): mean logit (share of images); AUC of real "
-                  f"against generated: {scores['auc']:.3f}", "", "| images | mean logit | share |", "|---|---|---|"]
-        lines += [f"| {group} | {'-' if logit is None else f'{logit:.2f}'} | {share:.1%} |"
-                  for group, (logit, share) in scores["groups"].items()]
-    markdown = "\n".join(lines).replace("%", " %")
-    print(markdown)
+            trained[run_dir] = trained_discriminator_scores(run_dir, data, oracle, held_out, args.num)
+            print(json.dumps({run_dir: trained[run_dir]}), flush=True)
+    part1 = "\n".join(classifier_table(rows, classifiers, data.factor_values["scale"])).replace("%", " %")
+    part2 = "\n".join(trained_tables(trained)).replace("%", " %")
+    print(part1 if classifiers else "", part2, sep="\n")
     if args.write:
-        command = " ".join(["python benchmarks/discriminator_eye.py", *(f"--config {p}" for p in args.config),
-                            f"--steps {args.steps}", *(f"--set {o}" for o in args.set),
-                            *(f"--run {r}" for r in args.run), f"--write {args.write}"])
-        update_section(args.write, f"### Can D see a square? (`benchmarks/discriminator_eye.py`)\n\n"
-                                   f"Command: `{command}`. Shape accuracy on {args.num:,} held-out real sprites "
-                                   f"(chance: 33 %).\n\n{markdown}")
-    print(json.dumps(results))
+        common = [f"--num {args.num}"] if args.num != 5000 else []
+        if classifiers:
+            command = " ".join(["python benchmarks/discriminator_eye.py", *(f"--config {p}" for p in args.config),
+                                f"--steps {args.steps}", *(f"--set {o}" for o in args.set),
+                                *(f"--variant {v}" for v in args.variant), *common, f"--write {args.write}"])
+            update_section(args.write, f"### Step 2: Can D see a square? (`benchmarks/discriminator_eye.py`)\n\n"
+                                       f"Command: `{command}`. Shape accuracy on {args.num:,} held-out real "
+                                       f"sprites (chance: 33 %), after {args.steps:,} steps of batch "
+                                       f"{args.batch_size}.\n\n{part1}")
+        if trained:
+            command = " ".join(["python benchmarks/discriminator_eye.py", *(f"--run {r}" for r in args.run),
+                                *common, f"--write {args.write}"])
+            update_section(f"{args.write}_trained", f"Does the trained GAN's D tell them apart? Command: "
+                                                    f"`{command}`.\n{part2}")
+    print(json.dumps({"classifiers": [{"config": p, "variant": v, **r} for (p, v, _), r in zip(rows, classifiers)],
+                      "trained": trained}))
 
 
 if __name__ == "__main__":

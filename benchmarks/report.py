@@ -4,6 +4,7 @@ A section is delimited by ``<!-- begin NAME -->`` / ``<!-- end NAME -->``; each
 benchmark owns its sections, so reruns update their numbers in place.
 """
 
+import os
 import pathlib
 import re
 
@@ -16,4 +17,6 @@ def update_section(name, markdown, path=BENCHMARKS_MD):
     block = f"<!-- begin {name} -->\n{markdown.strip()}\n<!-- end {name} -->"
     pattern = re.compile(rf"<!-- begin {re.escape(name)} -->.*?<!-- end {re.escape(name)} -->", re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
+    partial = path.with_name(path.name + ".partial")   # atomic: a kill leaves the old file whole
+    partial.write_text(text)
+    os.replace(partial, path)
