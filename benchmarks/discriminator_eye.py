@@ -195,8 +195,8 @@ def main(argv=None):
             command = " ".join(["python benchmarks/discriminator_eye.py", *(f"--config {p}" for p in args.config),
                                 f"--steps {args.steps}", *(f"--set {o}" for o in args.set),
                                 *(f"--variant {v}" for v in args.variant), *common, f"--write {args.write}"])
-            update_section(args.write, f"### Step 2: Can D see a square? (`benchmarks/discriminator_eye.py`)\n\n"
-                                       f"Command: `{command}`. Shape accuracy on {args.num:,} held-out real "
+            update_section(args.write, f"D's layout as a supervised shape classifier. Command: "
+                                       f"`{command}`. Shape accuracy on {args.num:,} held-out real "
                                        f"sprites (chance: 33 %), after {args.steps:,} steps of batch "
                                        f"{args.batch_size}.\n\n{part1}")
         if trained:
