@@ -25,7 +25,8 @@ def test_an_unknown_method_lists_the_available_ones(capsys, tmp_path):
 @pytest.mark.parametrize("argv, message", [(["--seeds", "0"], "--seeds must be >= 1. Received: 0"),
                                            (["--minutes", "-5"], "--minutes must be > 0. Received: -5.0"),
                                            (["--curve-points", "-1"], "--curve-points must be >= 0 and "
-                                                                      "--curve-num-points >= 1. Received: -1, 500")])
+                                                                      "--curve-num-points >= 1. Received: -1, 500"),
+                                           (["--curve-points", "5"], "--curve-points 5 needs --minutes")])
 def test_a_bad_budget_is_refused_before_training(capsys, tmp_path, argv, message):
     assert compare.main([*argv, "--output-dir", str(tmp_path / "c")]) == 2
     assert message in capsys.readouterr().err

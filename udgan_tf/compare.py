@@ -44,9 +44,10 @@ def parse_args(argv=None):
                                              "default runs/compare-<dataset>")
     parser.add_argument("--runs-dir", help="the run directories (large); default: --output-dir")
     parser.add_argument("--num-points", type=int, help="points per metric (default: disentanglement_lib's sizes)")
-    parser.add_argument("--curve-points", type=int, default=3,
-                        help="snapshots per run scored for the curves of measures against minutes (default 3; "
-                             "0: none)")
+    parser.add_argument("--curve-points", type=int,
+                        help="snapshots per run scored for the curves of measures against minutes (default 3 "
+                             "with --minutes, 0 without; 0: none). Snapshots are kept by training minutes, so "
+                             "a number > 0 needs --minutes")
     parser.add_argument("--curve-num-points", type=int, default=500, help="points per metric on the curves")
     parser.add_argument("--oracle-steps", type=int, default=3000)
     parser.add_argument("--report-only", action="store_true",
@@ -63,6 +64,12 @@ def main(argv=None):
             raise CompareError(f"--seeds must be >= 1. Received: {args.seeds}")
         if args.minutes is not None and args.minutes <= 0:
             raise CompareError(f"--minutes must be > 0. Received: {args.minutes}")
+        if args.curve_points is None:
+            args.curve_points = 3 if args.minutes is not None else 0
+        if args.curve_points > 0 and args.minutes is None:
+            raise CompareError(f"--curve-points {args.curve_points} needs --minutes: snapshots for the curves are "
+                               f"kept every --minutes / --curve-points training minutes. Add --minutes, or drop "
+                               f"--curve-points (a run of each config's steps, without curves).")
         if args.curve_points < 0 or args.curve_num_points < 1:
             raise CompareError(f"--curve-points must be >= 0 and --curve-num-points >= 1. Received: "
                                f"{args.curve_points}, {args.curve_num_points}")
