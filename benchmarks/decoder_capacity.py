@@ -8,7 +8,7 @@ Each layout is trained as a supervised decoder: the ground-truth factors of a re
 8 numbers (shape one-hot; scale, x and y mapped to [-1, 1]; orientation as sin and cos),
 go into ``udgan_tf.networks.Generator`` (latent_dim 8, 64x64, 32 filters, the layout's
 normalisation in the shipped configs: batch norm for dcgan and the InfoGAN-CR layouts, none
-for table5, the paper's), or ``upsample_conv``, a candidate layout (``UpsampleConvDecoder``),
+for table5, the paper's, and for infogan_cr_upsample, issue 28's candidate layout),
 trained with per-pixel binary cross-entropy against the real image,
 Adam(``--learning-rate``, default 2e-4 as G has in the shipped GANs; beta_1 0.5), batch 64,
 fresh factor draws every step.
@@ -45,33 +45,11 @@ from udgan_tf.networks import Generator  # noqa: E402
 from udgan_tf.runs.images import write_figure  # noqa: E402
 
 #: The normalisation each layout has in the shipped configs.
-NORMALIZATION = {"table5": "none", "dcgan": "batch", "infogan_cr": "batch", "infogan_cr_reference": "batch"}
+#: ``infogan_cr_upsample`` (issue 28's candidate) is measured without it.
+NORMALIZATION = {"table5": "none", "dcgan": "batch", "infogan_cr": "batch", "infogan_cr_reference": "batch",
+                 "infogan_cr_upsample": "none"}
 
 
-class UpsampleConvDecoder(keras.Model):
-    """A candidate layout, not in the package (step 1's "change that layout"): InfoGAN-CR's dense
-    layers (FC 128, FC 4x4x64, ReLU), then per doubling a nearest-neighbour upsampling and a 3x3
-    convolution (64, 64, 32 channels at 8, 16, 32 px, leaky ReLU) instead of a 4x4 stride-2
-    transposed convolution (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts"), no
-    batch norm, and a 5x5 convolution to the 64x64x1 logits. Factors ``[B, 8]`` -> ``[B, 64, 64, 1]``.
-    """
-
-    def __init__(self):
-        super().__init__()
-        layers = [keras.layers.Dense(128, activation="relu"), keras.layers.Dense(4 * 4 * 64, activation="relu"),
-                  keras.layers.Reshape((4, 4, 64))]
-        for width in (64, 64, 32):
-            layers += [keras.layers.UpSampling2D(2), keras.layers.Conv2D(width, 3, padding="same"),
-                       keras.layers.LeakyReLU(0.2)]
-        layers += [keras.layers.UpSampling2D(2), keras.layers.Conv2D(1, 5, padding="same")]
-        self.body = keras.Sequential(layers)
-
-    def call(self, inputs, training=False):
-        return keras.ops.sigmoid(self.body(inputs, training=training))
-
-
-#: Layouts of this benchmark that are not package architectures.
-CANDIDATES = {"upsample_conv": UpsampleConvDecoder}
 FIGURE = pathlib.Path(__file__).resolve().parent / "figures" / "decoder_capacity.png"
 
 
@@ -109,7 +87,7 @@ def measure(generator, data, oracle, held_out, real_features):
 def train_layout(layout, data, oracle, held_out, real_features, args):
     """Trains one layout; yields ``(step, seconds, figures, decoded)`` every ``args.every`` steps."""
     keras.utils.set_random_seed(args.seed)
-    generator = CANDIDATES[layout]() if layout in CANDIDATES else Generator(
+    generator = Generator(
         latent_dim=8, resolution=64, channels=1, filters=32, architecture=layout, normalization=NORMALIZATION[layout])
     optimizer = keras.optimizers.Adam(learning_rate=args.learning_rate, beta_1=0.5)
 
@@ -169,7 +147,7 @@ def table(rows):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--layout", action="append", choices=sorted(NORMALIZATION) + sorted(CANDIDATES), required=True)
+    parser.add_argument("--layout", action="append", choices=sorted(NORMALIZATION), required=True)
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--every", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=64)

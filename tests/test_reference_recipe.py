@@ -156,6 +156,23 @@ def test_reference_generator_has_infogan_cr_decoder_layers():
     assert all(layer.epsilon == 1e-5 and layer.momentum == 0.9 for layer in norms)
 
 
+def test_upsample_generator_replaces_each_transposed_convolution_by_upsampling_and_a_convolution():
+    generator = Generator(latent_dim=10, resolution=64, filters=32, architecture="infogan_cr_upsample")
+    assert generator(tf.zeros((2, 10))).shape == (2, 64, 64, 1)
+    kinds = [type(layer).__name__ for layer in generator.body.layers]
+    assert "Conv2DTranspose" not in kinds and kinds.count("UpSampling2D") == 4     # 4 -> 64 px
+    convs = [(layer.filters, layer.kernel_size) for layer in generator.body.layers
+             if type(layer).__name__ == "Conv2D"]
+    assert convs == [(64, (3, 3)), (64, (3, 3)), (32, (3, 3)), (1, (5, 5))]
+    # D of this layout is InfoGAN-CR's, exactly as for the reference layout.
+    def weight_shapes(architecture):
+        encoder = ConvEncoder(1, resolution=64, filters=32, architecture=architecture)
+        encoder(tf.zeros((1, 64, 64, 1)))
+        return [tuple(weight.shape) for weight in encoder.weights]
+
+    assert weight_shapes("infogan_cr_upsample") == weight_shapes("infogan_cr_reference")
+
+
 def test_reference_config_builds_the_reference_model():
     config = config_lib.load_config("configs/dsprites_infogan_cr_reference.yaml",
                                     ["model.resolution=16", "model.filters=8"])

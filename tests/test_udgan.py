@@ -72,7 +72,7 @@ def test_get_config_round_trip_and_weights_reload(tmp_path, tiny_model_config):
      "model.stabilisers.generator_normalization must be one of ('none', 'batch'). Received: 'group'"),
     ({"stabilisers": {"r1_weight": 1.0}}, "Unknown key(s) ['model.stabilisers.r1_weight']. Allowed stabiliser keys: "
                                           "['discriminator_spectral_norm', 'discriminator_normalization',"),
-    ({"architecture": "resnet"}, "architecture must be one of ('table5', 'dcgan', 'infogan_cr', 'infogan_cr_reference'). Received: 'resnet'"),
+    ({"architecture": "resnet"}, "architecture must be one of ('table5', 'dcgan', 'infogan_cr', 'infogan_cr_reference', 'infogan_cr_upsample'). Received: 'resnet'"),
     ({"stabilisers": {"real_images_per_quartet": 0}},
      "model.stabilisers.real_images_per_quartet must be a positive integer. Received: 0"),
     ({"stabilisers": {"generator_ema_decay": 1.0}},

@@ -44,7 +44,8 @@ class ConvEncoder(keras.Model):
     DCGAN discriminator. ``architecture="infogan_cr"``: one Conv2D 4x4 stride 2 per halving,
     F for the first half of them and 2F for the rest (32, 32, 64, 64 for F = 32) -> flatten
     -> Dense(4 F) -> Dense, InfoGAN-CR's dSprites discriminator (``"infogan_cr_reference"``
-    is the same network: InfoGAN-CR's D has these layers exactly). Leaky ReLU after every
+    and ``"infogan_cr_upsample"``, whose generators differ, have the same D: InfoGAN-CR's D
+    has these layers exactly). Leaky ReLU after every
     layer but the last. D is ``ConvEncoder(output_dim=1)``; an unguided siamese network is
     ``ConvEncoder(output_dim=number of unguided embedding dims)``.
 
@@ -64,7 +65,8 @@ class ConvEncoder(keras.Model):
         downsamplings: int or None. Number of stride-2 stages; None derives it from
             ``resolution`` so the last feature map is 4x4.
         leaky_relu_slope: float. Defaults to 0.2.
-        architecture: str. ``"table5"``, ``"dcgan"``, ``"infogan_cr"`` or ``"infogan_cr_reference"``.
+        architecture: str. ``"table5"``, ``"dcgan"``, ``"infogan_cr"``, ``"infogan_cr_reference"``
+            or ``"infogan_cr_upsample"``.
             Defaults to ``"table5"``.
         weight_init: str. ``"keras"`` or ``"normal_0.02"``, see ``Generator``. Defaults to ``"keras"``.
         minibatch_stddev: bool. A ``MinibatchStdDev`` feature map after the last convolution,
@@ -99,7 +101,7 @@ class ConvEncoder(keras.Model):
         self.weight_init = weight_init
         check_spectral_norm_form(spectral_norm_form)
         self.spectral_norm_form = spectral_norm_form
-        infogan_cr_layout = architecture in ("infogan_cr", "infogan_cr_reference")
+        infogan_cr_layout = architecture in ("infogan_cr", "infogan_cr_reference", "infogan_cr_upsample")
 
         def weighted(layer):
             return spectrally_normalized(layer, spectral_norm_form) if spectral_norm else layer

@@ -5,7 +5,7 @@ import math
 import keras
 
 NORMALIZATIONS = ("none", "batch")
-ARCHITECTURES = ("table5", "dcgan", "infogan_cr", "infogan_cr_reference")
+ARCHITECTURES = ("table5", "dcgan", "infogan_cr", "infogan_cr_reference", "infogan_cr_upsample")
 #: Weight initialisations: Keras' defaults (Glorot uniform), or DCGAN's N(0, 0.02), which
 #: InfoGAN-CR's code uses (``linear``, ``deconv2d``: normal; ``conv2d``: truncated normal;
 #: InfoGAN-CR_dSprites/gan/op.py), biases 0 in both.
@@ -85,6 +85,13 @@ class Generator(keras.Model):
     (InfoGAN-CR_dSprites/gan/network.py): ReLU after the two dense layers, leaky ReLU after
     the transposed convolutions, and the normalisation *after* each activation (the second
     dense layer's over its 16 x 2F features, before the reshape), batch norm epsilon 1e-5.
+    ``architecture="infogan_cr_upsample"`` (issue 28's candidate; not in either paper): the
+    same dense layers, then per doubling a nearest-neighbour upsampling and a 3x3 convolution
+    (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts") instead of a 4x4 stride-2
+    transposed convolution (for R = 64, F = 32: 64, 64, 32 channels at 8..32 px), leaky ReLU,
+    the normalisation after each activation, and at 64 px an upsampling and a 5x5 convolution
+    to C channels. Told the factors, it learns dSprites' shapes in about a third of the
+    reference layout's steps (BENCHMARKS.md, issue 28, step 1); D is InfoGAN-CR's.
 
     Args:
         latent_dim: int. Z, the total width of the knobs.
@@ -95,7 +102,8 @@ class Generator(keras.Model):
             or ``"batch"`` (BatchNormalization, as in DCGAN). Defaults to ``"none"``.
         leaky_relu_slope: float. Defaults to 0.2.
         architecture: str. ``"table5"``, ``"dcgan"``, ``"infogan_cr"`` or
-            ``"infogan_cr_reference"``, see above. Defaults to ``"table5"``.
+            ``"infogan_cr_reference"`` or ``"infogan_cr_upsample"``, see above. Defaults to
+            ``"table5"``.
         weight_init: str. ``"keras"`` (Glorot uniform) or ``"normal_0.02"`` (DCGAN's, as
             InfoGAN-CR's code). Defaults to ``"keras"``.
 
@@ -126,7 +134,7 @@ class Generator(keras.Model):
         def activation():
             return [*normalization_layers(normalization), keras.layers.LeakyReLU(leaky_relu_slope)]
 
-        if architecture == "infogan_cr_reference":
+        if architecture in ("infogan_cr_reference", "infogan_cr_upsample"):
             widths = infogan_cr_widths(filters, doublings)[::-1]
 
             def after(activation_layer):
@@ -135,12 +143,21 @@ class Generator(keras.Model):
             layers = [keras.layers.Dense(4 * filters, kernel_initializer=dense_init), *after(keras.layers.ReLU()),
                       keras.layers.Dense(16 * widths[0], kernel_initializer=dense_init),
                       *after(keras.layers.ReLU()), keras.layers.Reshape((4, 4, widths[0]))]
-            for width in widths[1:]:
-                layers += [keras.layers.Conv2DTranspose(width, 4, strides=2, padding="same",
-                                                        kernel_initializer=deconv_init),
-                           *after(keras.layers.LeakyReLU(leaky_relu_slope))]
-            layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", dtype="float32",
-                                                       kernel_initializer=deconv_init))
+            if architecture == "infogan_cr_reference":
+                for width in widths[1:]:
+                    layers += [keras.layers.Conv2DTranspose(width, 4, strides=2, padding="same",
+                                                            kernel_initializer=deconv_init),
+                               *after(keras.layers.LeakyReLU(leaky_relu_slope))]
+                layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", dtype="float32",
+                                                           kernel_initializer=deconv_init))
+            else:
+                for width in widths[:-1]:
+                    layers += [keras.layers.UpSampling2D(2),
+                               keras.layers.Conv2D(width, 3, padding="same", kernel_initializer=conv_init),
+                               *after(keras.layers.LeakyReLU(leaky_relu_slope))]
+                layers += [keras.layers.UpSampling2D(2),
+                           keras.layers.Conv2D(channels, 5, padding="same", dtype="float32",
+                                               kernel_initializer=conv_init)]
         elif architecture == "table5":
             layers = [keras.layers.Dense(16 * filters, kernel_initializer=dense_init),
                       keras.layers.Reshape((4, 4, filters)), *activation()]
