@@ -177,10 +177,8 @@ def main(argv=None):
         command = " ".join(["python benchmarks/decoder_capacity.py", *(f"--layout {name}" for name in args.layout),
                             f"--steps {args.steps} --every {args.every} --learning-rate {args.learning_rate:g}",
                             f"--write {args.write}"])
-        update_section(args.write, f"### Step 1: Can G draw a square when told to? (`benchmarks/decoder_capacity.py`, "
-                                   f"Adam {args.learning_rate:g})\n\n"
-                                   f"Command: `{command}`. {args.num:,} held-out factor draws per point; the "
-                                   f"oracle's readings; real images: about 33 % of each shape, precision and "
+        update_section(args.write, f"G as a supervised decoder, Adam {args.learning_rate:g}. Command: `{command}`. "
+                                   f"{args.num:,} held-out factor draws per point; the oracle's readings; real images: about 33 % of each shape, precision and "
                                    f"recall near 1.\n\n{markdown}\n\n![real sprites and what each layout "
                                    f"decodes](benchmarks/figures/{pathlib.Path(args.figure).name})")
     print(json.dumps(rows))
