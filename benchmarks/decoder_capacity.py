@@ -178,8 +178,8 @@ def main(argv=None):
                             f"--steps {args.steps} --every {args.every} --learning-rate {args.learning_rate:g}",
                             f"--write {args.write}"])
         update_section(args.write, f"G as a supervised decoder, Adam {args.learning_rate:g}. Command: `{command}`. "
-                                   f"{args.num:,} held-out factor draws per point; the oracle's readings; real images: about 33 % of each shape, precision and "
-                                   f"recall near 1.\n\n{markdown}\n\n![real sprites and what each layout "
+                                   f"{args.num:,} held-out factor draws per point; the oracle's readings; real "
+                                   f"images: about 33 % of each shape, precision and recall near 1.\n\n{markdown}\n\n![real sprites and what each layout "
                                    f"decodes](benchmarks/figures/{pathlib.Path(args.figure).name})")
     print(json.dumps(rows))
 
