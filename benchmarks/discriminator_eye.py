@@ -20,7 +20,9 @@ Part 2, does it (``--run``): a trained GAN's own D (``udgan_tf.models.load_model
 its output is the logit) scores real squares, ellipses and hearts and the GAN's generated images,
 grouped by the shape the oracle reads in them, and the generated images that are no sprite (fewer
 than 20 lit pixels, or two or more separate lit regions): the mean logit per group, and the AUC of
-D's logit for telling the real images from the generated ones (0.5: D cannot tell them apart). If
+D's logit for telling the real images from the generated ones (0.5: D cannot tell them apart),
+the spread of its logits and the size of its last hidden layer's activations on real images (a D
+whose logits are all near 0 has either a shrunken head or shrunken features; these tell which). If
 D gave real squares no higher a score than the generated blobs, G would have no reason to draw
 squares.
 
@@ -122,7 +124,10 @@ def trained_discriminator_scores(run_dir, data, oracle, held_out, num):
                                          float(chosen.mean()))
     auc = sklearn.metrics.roc_auc_score(np.r_[np.ones(len(real_logits)), np.zeros(len(generated_logits))],
                                         np.r_[real_logits, generated_logits])
-    return {"groups": scores, "auc": float(auc)}
+    features = np.asarray(model.discriminator.features_and_output(real[:500], training=False)[0])
+    return {"groups": scores, "auc": float(auc),
+            "logit_std": float(np.concatenate([real_logits, generated_logits]).std()),
+            "feature_magnitude": float(np.abs(features).mean())}
 
 
 def rows_of(args):
@@ -151,7 +156,9 @@ def trained_tables(trained):
     lines = []
     for run_dir, scores in trained.items():
         lines += ["", f"D of `{run_dir}` (its last checkpoint): mean logit (share of images); AUC of real "
-                  f"against generated: {scores['auc']:.3f}", "", "| images | mean logit | share |", "|---|---|---|"]
+                  f"against generated: {scores['auc']:.3f}; standard deviation of its logits over all images: "
+                  f"{scores['logit_std']:.3f}; mean absolute activation of its last hidden layer on real "
+                  f"images: {scores['feature_magnitude']:.3f}", "", "| images | mean logit | share |", "|---|---|---|"]
         lines += [f"| {group} | {'-' if logit is None else f'{logit:.2f}'} | {share:.1%} |"
                   for group, (logit, share) in scores["groups"].items()]
     return lines
